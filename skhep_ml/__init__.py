@@ -1,0 +1,7 @@
+"""skhep_ml: scikit-learn-compatible machine learning for particle physics."""
+
+from skhep_ml.dnn import DNNClassifier
+
+__version__ = "0.1.0"
+
+__all__ = ["DNNClassifier", "__version__"]

@@ -1,0 +1,66 @@
+"""Small building blocks shared by the networks (pure torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["Standardize", "activation", "feature_scaling"]
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+}
+
+
+def activation(name: str) -> nn.Module:
+    """A fresh activation module by name ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh")."""
+    try:
+        return _ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation {name!r}; choose from {sorted(_ACTIVATIONS)}"
+        ) from None
+
+
+def feature_scaling(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation from the present (non-NaN) values.
+
+    A feature that is constant, or never present, gets mean 0 (if absent) and
+    scale 1, so that standardisation never divides by zero.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    present = ~np.isnan(X)
+    count = present.sum(axis=0)
+    filled = np.where(present, X, 0.0)
+    mean = np.divide(filled.sum(axis=0), count, out=np.zeros(X.shape[1]), where=count > 0)
+    var = np.divide(
+        (np.where(present, X - mean, 0.0) ** 2).sum(axis=0),
+        count,
+        out=np.zeros(X.shape[1]),
+        where=count > 0,
+    )
+    std = np.sqrt(var)
+    std[~(std > 1e-12)] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` with the statistics stored as buffers.
+
+    Part of the network, so that a saved or exported model takes raw inputs.
+    NaN stays NaN (missing stays missing).
+    """
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(np.asarray(std), dtype=torch.float32))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
