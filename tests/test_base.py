@@ -281,3 +281,17 @@ def test_cuda_training_and_cpu_reload(data, tmp_path):
         text=True,
     )
     assert out.stdout.strip().endswith("ok"), out.stderr
+
+
+def test_imbalanced_learn_pipeline(data):
+    """A resampler from imbalanced-learn in front of a neural estimator."""
+    from imblearn.pipeline import make_pipeline as make_imb_pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = data
+    keep = (y != 2) | (np.arange(len(y)) % 6 == 0)
+    X, y = X[keep], y[keep]
+    pipe = make_imb_pipeline(RandomUnderSampler(random_state=0), DNNClassifier(**FAST)).fit(X, y)
+    n_seen = pipe[-1].history_[0, "train_batch_count"]
+    assert n_seen < int(np.ceil(0.9 * len(y) / FAST["batch_size"]))  # it trained on fewer rows
+    assert set(pipe.predict(X)) <= set(y)
