@@ -13,6 +13,8 @@ from skhep_ml.utils import expected_failed_checks
 # dozens of times on tiny data. Anything not listed runs with its defaults.
 FAST_PARAMS = {
     "DNNClassifier": dict(hidden_layers=(16,), max_epochs=40, lr=1e-2, batch_size=32),
+    "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
+    "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
 }
 
 
@@ -33,7 +35,12 @@ ESTIMATORS = list(_instances())
 
 
 def test_every_public_estimator_is_checked():
-    assert {type(e).__name__ for e in ESTIMATORS} >= {"DNNClassifier"}
+    assert {type(e).__name__ for e in ESTIMATORS} >= {
+        "DNNClassifier",
+        "NSigmaClassifier",
+        "RandomForestBaseline",
+        "XGBoostBaseline",
+    }
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
