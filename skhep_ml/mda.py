@@ -240,13 +240,13 @@ class MDAClassifier(BaseNeuralClassifier):
     >>> import numpy as np
     >>> from skhep_ml import MDAClassifier
     >>> from skhep_ml.datasets import make_multimodal_nuclei
-    >>> d = make_multimodal_nuclei(600, 600, random_state=0)
+    >>> d = make_multimodal_nuclei(300, 300, random_state=0)
     >>> X = np.vstack([d.X_mc, d.X_data])
-    >>> y = np.concatenate([d.y_mc, np.full(600, -1)])  # data rows unlabelled
+    >>> y = np.concatenate([d.y_mc, np.full(300, -1)])  # data rows unlabelled
     >>> mods = {k: [d.feature_names.index(c) for c in v] for k, v in d.modalities.items()}
     >>> clf = MDAClassifier(
     ...     modalities=mods, branch_types={"tracker_hits": "gnn", "clusters": "cnn"},
-    ...     embed_dim=16, gnn_hidden=16, max_epochs=3, random_state=0,
+    ...     embed_dim=16, gnn_hidden=16, max_epochs=2, random_state=0,
     ... ).fit(X, y)
     >>> clf.classes_
     array([0, 1])
@@ -420,7 +420,7 @@ class MDAClassifier(BaseNeuralClassifier):
         totals = np.array(
             [np.abs(sample_weight[labelled]).sum(), np.abs(sample_weight[unlabelled]).sum()]
         )
-        domain_weight = (sample_weight * (0.5 * totals.sum() / totals[unlabelled.astype(int)]))
+        domain_weight = sample_weight * (0.5 * totals.sum() / totals[unlabelled.astype(int)])
         extra = {"domain": domain, "domain_weight": domain_weight.astype(np.float32)}
         return self._fit_net(X, y_enc, sample_weight, stratify=y_enc, extra=extra)
 
@@ -480,9 +480,7 @@ class MDAClassifier(BaseNeuralClassifier):
 
     def _check_shape(self, shape, length, what):
         shape = tuple(shape)
-        if len(shape) != length or any(
-            not isinstance(s, numbers.Integral) or s < 1 for s in shape
-        ):
+        if len(shape) != length or any(not isinstance(s, numbers.Integral) or s < 1 for s in shape):
             raise ValueError(f"{what} must be {length} positive integers; got {shape!r}.")
         return shape
 
@@ -525,9 +523,7 @@ class MDAClassifier(BaseNeuralClassifier):
             if any(not isinstance(h, Integral) or h < 1 for h in widths):
                 raise ValueError(f"{name} must be positive integers; got {widths}")
         if self.embed_dim % self.n_heads:
-            raise ValueError(
-                f"n_heads={self.n_heads} must divide embed_dim={self.embed_dim}."
-            )
+            raise ValueError(f"n_heads={self.n_heads} must divide embed_dim={self.embed_dim}.")
         modalities, types = self._resolve_modalities()
         self.modality_names_ = list(modalities)
         self.modality_columns_ = modalities
@@ -560,10 +556,15 @@ class MDAClassifier(BaseNeuralClassifier):
         return nn.CrossEntropyLoss(reduction="none")
 
     def _extra_callbacks(self):
-        callbacks = [("label_loss", PassthroughScoring("label_loss", on_train=True))]
+        callbacks = [
+            ("label_loss", PassthroughScoring("label_loss", lower_is_better=None, on_train=True))
+        ]
         if self.domain_adapted_:
             callbacks += [
-                ("domain_loss", PassthroughScoring("domain_loss", on_train=True)),
+                (
+                    "domain_loss",
+                    PassthroughScoring("domain_loss", lower_is_better=None, on_train=True),
+                ),
                 (
                     "domain_acc",
                     PassthroughScoring("domain_acc", lower_is_better=None, on_train=True),
@@ -647,4 +648,3 @@ class MDAClassifier(BaseNeuralClassifier):
             X_keep = np.asarray(X)[keep] if not keep.all() else X
         sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return accuracy_score(y[keep], self.predict(X_keep), sample_weight=sw)
-

@@ -180,6 +180,14 @@ _NEURAL = {
 
 # Per estimator class name: {check name: reason}. Estimators add their own here.
 _EXPECTED = {
+    "MDAClassifier": {
+        "check_classifiers_classes": (
+            "the check trains on the labels {-1, 1}; MDAClassifier follows scikit-learn's "
+            "semi-supervised convention (as LabelSpreading and SelfTrainingClassifier do) where "
+            "y = -1 marks an unlabelled target-domain row, so only one labelled class remains "
+            "and fit raises a clear ValueError"
+        ),
+    },
     "RandomForestBaseline": {
         "check_sample_weight_equivalence_on_dense_data": (
             "the bootstrap draws rows with probability proportional to their weight, so a "

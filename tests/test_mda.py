@@ -64,8 +64,8 @@ def test_generator_layout_and_reproducibility(nuclei):
     ]
     again = make_multimodal_nuclei(300, 200, random_state=0)
     pd.testing.assert_frame_equal(again.X_data, d.X_data)
-    d.modalities["tof"].append("x")  # a fresh dict per call
-    assert "x" not in again.modalities["tof"]
+    again.modalities["tof"].append("x")  # a fresh dict per call
+    assert "x" not in make_multimodal_nuclei(5, 5, random_state=0).modalities["tof"]
 
 
 def test_generator_data_is_mismodelled():
@@ -274,8 +274,13 @@ def test_domain_head_makes_features_invariant_and_helps_on_data():
     test = make_multimodal_nuclei(5000, 5000, random_state=1)
     X, y = _stacked(d)
     kw = dict(
-        modalities=d.modalities, branch_types=BRANCHES, max_epochs=15, early_stopping=False,
-        validation_fraction=None, grl_lambda=5.0, random_state=0,
+        modalities=d.modalities,
+        branch_types=BRANCHES,
+        max_epochs=15,
+        early_stopping=False,
+        validation_fraction=None,
+        grl_lambda=5.0,
+        random_state=0,
     )
     results = {}
     for adapt in (False, True):

@@ -261,7 +261,12 @@ class MDANet(nn.Module):
             embed_dim, head_hidden, n_classes, activation=activation, dropout=dropout
         )
         self.grl = GradientReversal(0.0)
-        self.domain_head = MLP(embed_dim, domain_hidden, 1, activation=activation)
+        # batch-normalised input: the features cannot hide the domain in
+        # directions of small variance that an unnormalised head barely sees
+        self.domain_head = nn.Sequential(
+            nn.BatchNorm1d(embed_dim, affine=False),
+            MLP(embed_dim, domain_hidden, 1, activation=activation),
+        )
 
     def forward(self, x):
         tokens = torch.stack(
