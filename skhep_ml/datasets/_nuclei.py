@@ -13,7 +13,9 @@ The "data" domain differs from simulation the way flight data do:
 
 - the L1 charge scale is shifted (x1.03) and L1 and L8 get extra smearing;
 - the TOF beta resolution is twice as wide, with a small offset;
-- noise clusters are added on every tracker layer and side and in the TOF.
+- noise clusters: 30% of the events carry a burst of extra clusters on every
+  tracker layer and side (and all a few more in the TOF), which simulation
+  knows only as fragmentation debris.
 
 A classifier trained on simulation therefore leans on features that are
 shifted in the data, while robust ones (inner tracker charges, upper TOF
