@@ -1,7 +1,8 @@
 """skhep_ml: scikit-learn-compatible machine learning for particle physics."""
 
+from skhep_ml.autoencoder import AutoencoderAnomalyDetector
 from skhep_ml.dnn import DNNClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["DNNClassifier", "__version__"]
+__all__ = ["AutoencoderAnomalyDetector", "DNNClassifier", "__version__"]

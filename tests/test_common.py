@@ -13,6 +13,9 @@ from skhep_ml.utils import expected_failed_checks
 # dozens of times on tiny data. Anything not listed runs with its defaults.
 FAST_PARAMS = {
     "DNNClassifier": dict(hidden_layers=(16,), max_epochs=40, lr=1e-2, batch_size=32),
+    "AutoencoderAnomalyDetector": dict(
+        hidden_layers=(8, 2, 8), max_epochs=20, lr=1e-2, batch_size=32
+    ),
 }
 
 
