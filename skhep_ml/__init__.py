@@ -1,8 +1,16 @@
 """skhep_ml: scikit-learn-compatible machine learning for particle physics."""
 
 from skhep_ml.autoencoder import AutoencoderAnomalyDetector
+from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
 from skhep_ml.dnn import DNNClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderAnomalyDetector", "DNNClassifier", "__version__"]
+__all__ = [
+    "AutoencoderAnomalyDetector",
+    "DNNClassifier",
+    "NSigmaClassifier",
+    "RandomForestBaseline",
+    "XGBoostBaseline",
+    "__version__",
+]

@@ -16,6 +16,8 @@ FAST_PARAMS = {
     "AutoencoderAnomalyDetector": dict(
         hidden_layers=(8, 2, 8), max_epochs=20, lr=1e-2, batch_size=32
     ),
+    "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
+    "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
 }
 
 
@@ -36,7 +38,12 @@ ESTIMATORS = list(_instances())
 
 
 def test_every_public_estimator_is_checked():
-    assert {type(e).__name__ for e in ESTIMATORS} >= {"DNNClassifier"}
+    assert {type(e).__name__ for e in ESTIMATORS} >= {
+        "DNNClassifier",
+        "NSigmaClassifier",
+        "RandomForestBaseline",
+        "XGBoostBaseline",
+    }
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)

@@ -127,10 +127,12 @@ def make_anomaly_events(
         )
     weights = np.array([fractions.get(s, 0.0) for s in ANOMALY_SOURCES], dtype=float)
     if np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError(f"background_fractions must be non-negative with a positive sum; got {fractions}.")
+        raise ValueError(
+            f"background_fractions must be non-negative with a positive sum; got {fractions}."
+        )
     rng = check_random_state(random_state)
 
-    n_anom = int(round(contamination * n_samples))
+    n_anom = round(float(contamination) * n_samples)
     names = np.array([*ANOMALY_SOURCES, "anomaly"])
     bkg = rng.choice(len(ANOMALY_SOURCES), size=n_samples - n_anom, p=weights / weights.sum())
     code = rng.permutation(np.r_[bkg, np.full(n_anom, len(ANOMALY_SOURCES))])
