@@ -110,7 +110,7 @@ def make_anomaly_events(
     ...                                    random_state=0)
     >>> X.shape, int(y.sum())
     ((2000, 14), 20)
-    >>> sorted(set(source))
+    >>> sorted(set(source.tolist()))
     ['anomaly', 'elastic_scattering', 'hadronic_interaction', 'other', 'spill_over']
     """
     if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
