@@ -1,5 +1,6 @@
 """skhep_ml: scikit-learn-compatible machine learning for particle physics."""
 
+from skhep_ml.autoencoder import AutoencoderAnomalyDetector
 from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
 from skhep_ml.dnn import DNNClassifier
 from skhep_ml.mda import MDAClassifier
@@ -7,6 +8,7 @@ from skhep_ml.mda import MDAClassifier
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoencoderAnomalyDetector",
     "DNNClassifier",
     "MDAClassifier",
     "NSigmaClassifier",

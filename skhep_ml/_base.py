@@ -21,6 +21,7 @@ Subclasses provide:
 from __future__ import annotations
 
 import contextlib
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -119,6 +120,10 @@ def _resolve_device(device):
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but torch finds no CUDA device.")
     return device
+
+
+def _is_float(array):
+    return np.issubdtype(np.asarray(array).dtype, np.floating)
 
 
 def _silent(*args, **kwargs):
@@ -324,10 +329,19 @@ class BaseNeuralEstimator(BaseEstimator):
             return best[-1]
         return self.history_[-1]["epoch"]
 
-    def _forward(self, X):
-        """Raw network output for float32 ``X`` (ndarray or dict), in eval mode."""
+    def _forward(self, X, dtype=None):
+        """Raw network output for float32 ``X`` (ndarray or dict), in eval mode.
+
+        ``dtype=torch.float64`` evaluates a float64 copy of the module (inputs
+        converted exactly): for scores that subtract the output from the input,
+        such as a reconstruction error, where float32 rounding (which depends
+        on a row's position in the batch) would be amplified. Integer entries
+        of a dict input keep their dtype.
+        """
         module = self.net_.module_
         device = self.net_.device
+        if dtype is not None:
+            module = copy.deepcopy(module).to(dtype)
         was_training = module.training
         module.eval()
         n = len(X["X"]) if isinstance(X, dict) else len(X)
@@ -337,10 +351,15 @@ class BaseNeuralEstimator(BaseEstimator):
                 for start in range(0, max(n, 1), _PREDICT_CHUNK):
                     sl = slice(start, start + _PREDICT_CHUNK)
                     if isinstance(X, dict):
-                        xb = {k: torch.as_tensor(v[sl], device=device) for k, v in X.items()}
+                        xb = {
+                            k: torch.as_tensor(
+                                v[sl], device=device, dtype=dtype if _is_float(v) else None
+                            )
+                            for k, v in X.items()
+                        }
                         out = module(**xb)
                     else:
-                        out = module(torch.as_tensor(X[sl], device=device))
+                        out = module(torch.as_tensor(X[sl], device=device, dtype=dtype))
                     outputs.append(out)
         finally:
             module.train(was_training)

@@ -22,6 +22,9 @@ FAST_PARAMS = {
         lr=1e-2,
         batch_size=32,
     ),
+    "AutoencoderAnomalyDetector": dict(
+        hidden_layers=(8, 2, 8), max_epochs=20, lr=1e-2, batch_size=32
+    ),
     "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
     "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
 }
@@ -45,6 +48,7 @@ ESTIMATORS = list(_instances())
 
 def test_every_public_estimator_is_checked():
     assert {type(e).__name__ for e in ESTIMATORS} >= {
+        "AutoencoderAnomalyDetector",
         "DNNClassifier",
         "MDAClassifier",
         "NSigmaClassifier",

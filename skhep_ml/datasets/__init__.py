@@ -1,6 +1,7 @@
 """Datasets: a simulated PID sample with its exact Bayes posterior, and loaders
 for real public benchmark datasets read from a path (never shipped)."""
 
+from ._anomaly import ANOMALY_SOURCES, make_anomaly_events
 from ._nuclei import make_multimodal_nuclei
 from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
 from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks
@@ -14,6 +15,7 @@ from ._real import (
 )
 
 __all__ = [
+    "ANOMALY_SOURCES",
     "PDG_NAMES",
     "PID_FEATURE_NAMES",
     "bayes_limit",
@@ -22,6 +24,7 @@ __all__ = [
     "load_higgsml",
     "load_lhco_rnd",
     "load_magic",
+    "make_anomaly_events",
     "make_multimodal_nuclei",
     "make_pid_tracks",
     "rescale_weights",

@@ -1,5 +1,6 @@
 """Pure torch modules of skhep_ml (no scikit-learn in here)."""
 
+from skhep_ml.nn.autoencoder import Autoencoder, VariationalAutoencoder, gaussian_kl
 from skhep_ml.nn.layers import Standardize, activation, feature_scaling
 from skhep_ml.nn.mda import (
     ClusterCNN,
@@ -14,14 +15,17 @@ from skhep_ml.nn.mlp import MLP
 
 __all__ = [
     "MLP",
+    "Autoencoder",
     "ClusterCNN",
     "GradientReversal",
     "HitGraphNet",
     "MDANet",
     "ModalityAttentionFusion",
     "Standardize",
+    "VariationalAutoencoder",
     "activation",
     "dann_lambda",
     "feature_scaling",
+    "gaussian_kl",
     "hit_graph_adjacency",
 ]
