@@ -1,11 +1,13 @@
 """skhep_ml: scikit-learn-compatible machine learning for particle physics."""
 
 from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
+from skhep_ml.cwola import CWoLaClassifier
 from skhep_ml.dnn import DNNClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CWoLaClassifier",
     "DNNClassifier",
     "NSigmaClassifier",
     "RandomForestBaseline",
