@@ -410,3 +410,18 @@ def test_make_dijet_resonance():
         make_dijet_resonance(10, 0, mjj_range=(2.0, 14.0))
     with pytest.raises(ValueError, match="outside"):
         make_dijet_resonance(10, 5, mjj_range=(4.0, 5.0))
+
+
+def test_dijet_fit_is_a_falling_spectrum_and_cannot_peak_in_the_window():
+    # after a tight cut: almost all events in the window, a handful outside
+    edges = np.linspace(2.8, 4.6, 19)
+    counts = np.zeros(18)
+    counts[5:9] = [10, 14, 12, 9]
+    counts[[1, 3, 10, 14]] = 1
+    fit = fit_dijet_background(counts, edges, exclude=SR)
+    assert np.all(fit.params[1:] >= 0)
+    mu, _ = fit.expected()
+    assert np.all(np.diff(mu) <= 1e-12)
+    b, db = fit.expected(*SR)
+    assert b < 5 and np.isfinite(db)
+    assert local_significance(counts[5:9].sum(), b, db) > 5

@@ -30,17 +30,17 @@ def _sample_dijet_mjj(rng, n, mjj_range, sqrt_s, p2, p3):
 
 def _qcd_jets(rng, mjj, n):
     """Jet mass and tau21 of a QCD jet: broad, one-prong, nearly independent of mjj."""
-    mass = 0.07 * (mjj / 3.5) ** 0.15 * np.exp(0.6 * rng.normal(size=n))
+    mass = 0.08 * (mjj / 3.5) ** 0.15 * np.exp(0.75 * rng.normal(size=n))
     mass = np.minimum(mass, 0.9)
     # heavier QCD jets are a little more two-prong-like (smaller tau21)
-    tau21 = _beta(rng, 0.68 - 0.25 * np.minimum(mass, 0.6), 12.0, n)
+    tau21 = _beta(rng, 0.68 - 0.25 * np.minimum(mass, 0.6), 8.0, n)
     return mass, tau21
 
 
 def _signal_jets(rng, mass, n, resolution, tail_fraction):
     """A two-prong jet from a boosted resonance of the given mass."""
     m = mass * (1.0 + resolution * rng.normal(size=n))
-    tau21 = _beta(rng, 0.3, 12.0, n)
+    tau21 = _beta(rng, 0.35, 8.0, n)
     # final-state radiation out of the jet / a lost prong: lower mass, one-prong-like
     bad = rng.uniform(size=n) < tail_fraction
     m[bad] *= rng.uniform(0.3, 0.9, size=bad.sum())
@@ -59,8 +59,8 @@ def make_dijet_resonance(
     mx=0.5,
     my=0.1,
     mjj_resolution=0.03,
-    jet_mass_resolution=0.07,
-    tail_fraction=0.15,
+    jet_mass_resolution=0.1,
+    tail_fraction=0.2,
     random_state=None,
 ):
     """Dijet events: falling QCD background and a W' -> X Y -> (qq)(qq) resonance.
@@ -73,7 +73,7 @@ def make_dijet_resonance(
       signal is a Gaussian peak at ``resonance_mass`` (relative width
       ``mjj_resolution``), kept inside ``mjj_range``.
     - ``mj1``: mass of the lighter jet; ``delta_mj``: heavier minus lighter
-      jet mass. QCD jet masses are log-normal around 70 GeV and scale only as
+      jet mass. QCD jet masses are log-normal around 80 GeV and scale only as
       ``mjj^0.15``, so they are nearly independent of ``mjj`` (the CWoLa
       assumption); signal jets have the masses ``my`` and ``mx``.
     - ``tau21_j1``, ``tau21_j2``: N-subjettiness ratio of the lighter and
@@ -94,9 +94,9 @@ def make_dijet_resonance(
         The exponents ``(p2, p3)`` of the dijet function.
     resonance_mass, mx, my : float, default=3.5, 0.5, 0.1
         Masses of W', X and Y in TeV.
-    mjj_resolution, jet_mass_resolution : float, default=0.03, 0.07
+    mjj_resolution, jet_mass_resolution : float, default=0.03, 0.1
         Relative Gaussian resolutions of the signal ``mjj`` and jet masses.
-    tail_fraction : float, default=0.15
+    tail_fraction : float, default=0.2
         Fraction of badly reconstructed signal jets.
     random_state : int, RandomState instance or None, default=None
 
