@@ -378,7 +378,7 @@ class BumpHuntResult:
                 label=f"ε = {eff:g}: Z = {z:.1f}σ",
             )
             mu, _ = self.fits[window, eff].expected()
-            ax.stairs(mu, self.edges, color=colour, ls="--")
+            ax.stairs(mu, self.edges, color=colour, ls="--", baseline=None)
         ax.axvspan(lo, hi, color="grey", alpha=0.2, label="signal region")
         ax.set_yscale("log")
         ax.set_xlabel("mass")
