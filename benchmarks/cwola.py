@@ -397,10 +397,11 @@ NOTES = """\
   subset has no sidebands for a real CWoLa hunt. The data sample itself is used as it is
   (S/B about 0.66 %, labels not used). The supervised classifier trains on "extrasig" (rows
   shared with the test set removed by the loader) against the same background rows.
-- The maximum SIC depends on how far into the background tail it may go: with at least 25
-  test background events (20 % statistical error) the LHCO numbers are 7.6 (CWoLa) and 13.6
-  (supervised); allowing eps_B down to 1e-4 (4 of the 40,000 test background events) gives
-  12.3 and 17.2. The literature values quoted in the issue (about 8 and 21) sit in that range.
+- The maximum SIC depends on how far into the background tail it may go: `max_sic` needs at
+  least 25 test background events to pass (20 % statistical error), `max_sic_eB_1e4` allows
+  eps_B down to 1e-4 (4 of the 40,000 LHCO test background events). The literature values
+  quoted in the issue (about 8 for CWoLa with XGBoost, 21 supervised) should be read against
+  both columns.
 """
 
 
