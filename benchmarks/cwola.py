@@ -388,9 +388,10 @@ def run(args):
 NOTES = """\
 - Inner classifier everywhere: `XGBoostBaseline()` with its defaults (one thread); CWoLa uses
   nested 5-fold (each model trains on 3 folds, validates on 1, scores the 5th).
-- On the simulation, CWoLa matches the idealised anomaly detector: the generator's jet masses
-  and tau21 barely depend on mjj, so the sidebands are an almost perfect background template.
-  Real data are less kind; the mass-correlation check of `CWoLaClassifier` warns when they are not.
+- On the simulation the sidebands are an almost perfect background template (the generator's
+  jet masses and tau21 barely depend on mjj), so CWoLa can only lose to the idealised anomaly
+  detector by statistics; on real data the mass-correlation check of `CWoLaClassifier` warns
+  when the template is not good.
 - LHC Olympics: the background-only reference is the background rows of "data_test", selected
   with the truth label (377 signal rows removed). That is a perfect background template (the
   idealised anomaly detector of the CATHODE paper), not a data-driven estimate: the stored
