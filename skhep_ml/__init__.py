@@ -3,12 +3,14 @@
 from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
 from skhep_ml.cwola import CWoLaClassifier
 from skhep_ml.dnn import DNNClassifier
+from skhep_ml.mda import MDAClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CWoLaClassifier",
     "DNNClassifier",
+    "MDAClassifier",
     "NSigmaClassifier",
     "RandomForestBaseline",
     "XGBoostBaseline",

@@ -188,6 +188,14 @@ _EXPECTED = {
             "the weights reach every inner fit as given (tested in tests/test_cwola.py)"
         ),
     },
+    "MDAClassifier": {
+        "check_classifiers_classes": (
+            "the check trains on the labels {-1, 1}; MDAClassifier follows scikit-learn's "
+            "semi-supervised convention (as LabelSpreading and SelfTrainingClassifier do) where "
+            "y = -1 marks an unlabelled target-domain row, so only one labelled class remains "
+            "and fit raises a clear ValueError"
+        ),
+    },
     "RandomForestBaseline": {
         "check_sample_weight_equivalence_on_dense_data": (
             "the bootstrap draws rows with probability proportional to their weight, so a "

@@ -14,6 +14,15 @@ from skhep_ml.utils import expected_failed_checks
 # dozens of times on tiny data. Anything not listed runs with its defaults.
 FAST_PARAMS = {
     "DNNClassifier": dict(hidden_layers=(16,), max_epochs=40, lr=1e-2, batch_size=32),
+    "MDAClassifier": dict(
+        embed_dim=8,
+        n_heads=2,
+        hidden_layers=(16,),
+        head_hidden=(),
+        max_epochs=40,
+        lr=1e-2,
+        batch_size=32,
+    ),
     "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
     "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
     # the checks' arrays have no mass column: plain CWoLa fit(X, y) on every column
@@ -44,6 +53,7 @@ ESTIMATORS = list(_instances())
 def test_every_public_estimator_is_checked():
     assert {type(e).__name__ for e in ESTIMATORS} >= {
         "DNNClassifier",
+        "MDAClassifier",
         "NSigmaClassifier",
         "RandomForestBaseline",
         "XGBoostBaseline",

@@ -2,6 +2,7 @@
 for real public benchmark datasets read from a path (never shipped)."""
 
 from ._dijet import DIJET_FEATURE_NAMES, make_dijet_resonance
+from ._nuclei import make_multimodal_nuclei
 from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
 from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks
 from ._real import (
@@ -24,6 +25,7 @@ __all__ = [
     "load_lhco_rnd",
     "load_magic",
     "make_dijet_resonance",
+    "make_multimodal_nuclei",
     "make_pid_tracks",
     "rescale_weights",
 ]

@@ -1,0 +1,650 @@
+"""Multimodal domain-adversarial classifier (MC-to-data domain adaptation)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback, PassthroughScoring
+from skorch.utils import to_tensor
+from torch import nn
+from torch.nn import functional as F
+
+from skhep_ml._base import BaseNeuralClassifier, WeightedNeuralNet, _class_weights
+from skhep_ml.nn import MLP, ClusterCNN, HitGraphNet, MDANet, dann_lambda, feature_scaling
+from skhep_ml.nn.layers import activation as make_activation
+from skhep_ml.utils import validate_fit_data, validate_predict_data
+
+__all__ = ["DomainAdversarialNet", "MDAClassifier"]
+
+_BRANCH_TYPES = ("mlp", "gnn", "cnn")
+
+
+class DomainAdversarialNet(WeightedNeuralNet):
+    """skorch net with the DANN loss.
+
+    The batch dict carries ``sample_weight`` and, when a domain head is
+    trained, ``domain`` (0 labelled source, 1 unlabelled target) and
+    ``domain_weight`` (sample weights balanced between the two domains).
+    The loss is the weighted cross-entropy over the labelled rows (targets
+    ``>= 0``; unlabelled rows carry -1) plus, in training, the weighted
+    binary cross-entropy of the domain head over all rows; the
+    gradient-reversal layer in the module turns the latter into an
+    adversarial term for the shared features. Validation reports the label
+    loss only, so that early stopping follows the classification.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        logits, domain_logit = y_pred[0], y_pred[1]
+        y_true = to_tensor(y_true, device=self.device)
+        weight = to_tensor(X["sample_weight"], device=self.device)
+        labelled = y_true >= 0
+        if bool(labelled.any()):
+            ce = self.criterion_(logits[labelled], y_true[labelled])
+            label_loss = self.weighted_mean(ce, {"sample_weight": weight[labelled]})
+        else:  # a batch of unlabelled rows only
+            label_loss = logits.sum() * 0.0
+        if not training:
+            return label_loss
+        self.history.record_batch("label_loss", label_loss.item())
+        if "domain" not in X:
+            return label_loss
+        domain = to_tensor(X["domain"], device=self.device).to(domain_logit.dtype)
+        bce = F.binary_cross_entropy_with_logits(domain_logit, domain, reduction="none")
+        domain_loss = self.weighted_mean(bce, {"sample_weight": X["domain_weight"]})
+        accuracy = ((domain_logit > 0) == (domain > 0.5)).float().mean()
+        self.history.record_batch("domain_loss", domain_loss.item())
+        self.history.record_batch("domain_acc", accuracy.item())
+        return label_loss + domain_loss
+
+
+class GRLSchedule(Callback):
+    """Sets the reversal strength of ``module_.grl`` before every training batch.
+
+    ``schedule="dann"``: ``lambda_max * (2 / (1 + exp(-10 p)) - 1)`` with
+    ``p`` the fraction of the ``max_epochs`` planned batches done;
+    ``"fixed"``: ``lambda_max`` throughout. Records ``grl_lambda`` per epoch.
+    """
+
+    def __init__(self, schedule="dann", lambda_max=1.0, batch_size=128):
+        self.schedule = schedule
+        self.lambda_max = lambda_max
+        self.batch_size = batch_size
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        n_batches = max(1, math.ceil(len(y) / self.batch_size))
+        self.total_steps_ = max(1, net.max_epochs * n_batches)
+        self.step_ = 0
+        self.lambda_ = self._value()
+
+    def _value(self):
+        if self.schedule == "fixed":
+            return float(self.lambda_max)
+        return float(self.lambda_max) * dann_lambda(self.step_ / self.total_steps_)
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.lambda_ = self._value()
+            net.module_.grl.lambda_ = self.lambda_
+            self.step_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("grl_lambda", self.lambda_)
+
+
+def _unlabelled_mask(y):
+    """Rows labelled -1 (scikit-learn's semi-supervised convention)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "iuf":
+        return y == -1
+    if y.dtype.kind == "O":
+        return np.fromiter(
+            (isinstance(v, numbers.Number) and not isinstance(v, bool) and v == -1 for v in y),
+            dtype=bool,
+            count=y.size,
+        )
+    return np.zeros(y.shape, dtype=bool)
+
+
+class MDAClassifier(BaseNeuralClassifier):
+    """Multimodal domain-adversarial classifier.
+
+    One sub-network per modality (a named group of columns of one table),
+    matched to the structure of its input: a graph network over tracker hits
+    (``"gnn"``), a CNN over a grid such as cluster counts per layer and side
+    (``"cnn"``) or an MLP (``"mlp"``). Their outputs, one token per modality
+    plus a learned modality encoding, are fused by multi-head self-attention;
+    a signal/background head is trained on the labelled (simulated) rows and,
+    when unlabelled target rows (real data) are given, a domain head behind
+    a gradient-reversal layer (DANN, Ganin et al., arXiv:1505.07818) learns
+    to tell simulation from data while the shared features learn to make
+    that impossible, so that the classifier behaves on data as on
+    simulation.
+
+    Unlabelled target rows are given either as rows with ``y = -1``
+    (scikit-learn's semi-supervised convention: ``Pipeline`` and
+    ``cross_val_score`` need nothing extra; ``score`` ignores them) or as
+    ``fit(X, y, X_target=...)``. Without target rows (or with
+    ``domain_adaptation=False``, which drops them) it is a plain multimodal
+    classifier.
+
+    Parameters
+    ----------
+    modalities : dict or None, default=None
+        ``{name: [columns]}``: column names (DataFrame input) or integer
+        positions of each modality. ``None``: all columns form one MLP
+        modality ``"all"``. Columns in no modality are not used. The dict is
+        stored as given and never modified.
+    branch_types : dict or None, default=None
+        ``{name: "gnn" | "cnn" | "mlp"}``; modalities not listed get an MLP.
+    graph_shape : tuple of 4 int, default=(8, 2, 2, 2)
+        (layers, sides, tracks, features per hit) of a ``"gnn"`` modality;
+        its columns are in that C order. Nodes are (layer, side, track);
+        edges join neighbouring layers (same side and track) and the two
+        tracks of a layer and side.
+    cnn_shape : tuple of 2 int, default=(8, 2)
+        Grid (rows, columns) of a ``"cnn"`` modality, columns in C order.
+    embed_dim : int, default=32
+        Width of each branch output and of the fused representation.
+    n_heads : int, default=4
+        Attention heads (must divide ``embed_dim``).
+    hidden_layers : tuple of int, default=(64,)
+        Hidden widths of the MLP branches.
+    gnn_hidden : int, default=32
+        Node-state width of the graph network.
+    gnn_steps : int, default=2
+        Rounds of message passing.
+    cnn_channels : int, default=8
+    head_hidden : tuple of int, default=(32,)
+        Hidden widths of the label head.
+    domain_hidden : tuple of int, default=(32,)
+        Hidden widths of the domain head.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"}, default="relu"
+    dropout : float, default=0.1
+        Dropout in the label head.
+    domain_adaptation : bool, default=True
+        Train the domain head against the shared features when target rows
+        are present.
+    grl_schedule : {"dann", "fixed"}, default="dann"
+        Reversal strength ``grl_lambda * (2 / (1 + exp(-10 p)) - 1)`` at
+        training progress ``p`` (fraction of ``max_epochs``), or a fixed
+        ``grl_lambda``.
+    grl_lambda : float, default=1.0
+    domain_lr_factor : float, default=10.0
+        Learning rate of the domain head relative to ``lr``: the
+        discriminator must keep up with the features trained against it,
+        or the features only fool the current head instead of becoming
+        domain-invariant.
+    max_epochs : int, default=30
+    batch_size : int, default=128
+    lr : float, default=1e-3
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+    weight_decay : float, default=0.0
+    lr_schedule : {"exponential", "cosine"} or None, default=None
+    lr_decay : float, default=0.98
+    validation_fraction : float or None, default=0.1
+        Held-out rows (stratified over the classes and the unlabelled rows);
+        early stopping follows the label loss of the labelled ones.
+    early_stopping : bool, default=True
+    n_iter_no_change : int, default=10
+    class_weight : dict, "balanced" or None, default=None
+        Applied to the labelled rows.
+    random_state : int, RandomState instance or None, default=None
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    verbose : int, default=0
+    warm_start : bool, default=False
+        See :class:`skhep_ml._base.BaseNeuralEstimator` for the training
+        parameters shared by every neural estimator.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels of the labelled rows (never -1).
+    modality_names_ : list of str
+        The modalities, in the column order of ``fusion_weights``.
+    modality_columns_ : dict
+        ``{name: ndarray of column positions}``.
+    branch_types_ : dict
+        ``{name: branch type}`` of every modality.
+    domain_adapted_ : bool
+        Whether a domain head was trained (target rows present and
+        ``domain_adaptation=True``).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+    net_ : skorch.NeuralNet
+    history_ : skorch.callbacks.History
+        Per epoch: ``train_loss``, ``label_loss``, ``valid_loss`` (label
+        loss on the held-out labelled rows) and, with a domain head,
+        ``domain_loss``, ``domain_acc`` and ``grl_lambda``.
+    n_epochs_ : int
+    best_epoch_ : int
+
+    Notes
+    -----
+    ``sample_weight`` weighs the label loss (negative weights, as from NLO
+    simulation, subtract their row's loss; the labelled total must be
+    positive) and the domain loss, where the two domains are balanced to
+    equal total weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhep_ml import MDAClassifier
+    >>> from skhep_ml.datasets import make_multimodal_nuclei
+    >>> d = make_multimodal_nuclei(300, 300, random_state=0)
+    >>> X = np.vstack([d.X_mc, d.X_data])
+    >>> y = np.concatenate([d.y_mc, np.full(300, -1)])  # data rows unlabelled
+    >>> mods = {k: [d.feature_names.index(c) for c in v] for k, v in d.modalities.items()}
+    >>> clf = MDAClassifier(
+    ...     modalities=mods, branch_types={"tracker_hits": "gnn", "clusters": "cnn"},
+    ...     embed_dim=16, gnn_hidden=16, max_epochs=2, random_state=0,
+    ... ).fit(X, y)
+    >>> clf.classes_
+    array([0, 1])
+    >>> clf.predict_proba(d.X_data.to_numpy()[:2]).shape
+    (2, 2)
+    >>> clf.fusion_weights(d.X_data.to_numpy()[:2]).shape  # rows sum to 1
+    (2, 4)
+    >>> sorted(k for k in clf.history_[-1] if k.startswith("domain"))
+    ['domain_acc', 'domain_loss']
+    """
+
+    _net_class = DomainAdversarialNet
+
+    _parameter_constraints: dict = {
+        **BaseNeuralClassifier._parameter_constraints,
+        "modalities": [dict, None],
+        "branch_types": [dict, None],
+        "graph_shape": [tuple, list],
+        "cnn_shape": [tuple, list],
+        "embed_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layers": [tuple, list],
+        "gnn_hidden": [Interval(Integral, 1, None, closed="left")],
+        "gnn_steps": [Interval(Integral, 0, None, closed="left")],
+        "cnn_channels": [Interval(Integral, 1, None, closed="left")],
+        "head_hidden": [tuple, list],
+        "domain_hidden": [tuple, list],
+        "activation": [StrOptions({"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "domain_adaptation": ["boolean"],
+        "grl_schedule": [StrOptions({"dann", "fixed"})],
+        "grl_lambda": [Interval(Real, 0, None, closed="left")],
+        "domain_lr_factor": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        modalities=None,
+        branch_types=None,
+        *,
+        graph_shape=(8, 2, 2, 2),
+        cnn_shape=(8, 2),
+        embed_dim=32,
+        n_heads=4,
+        hidden_layers=(64,),
+        gnn_hidden=32,
+        gnn_steps=2,
+        cnn_channels=8,
+        head_hidden=(32,),
+        domain_hidden=(32,),
+        activation="relu",
+        dropout=0.1,
+        domain_adaptation=True,
+        grl_schedule="dann",
+        grl_lambda=1.0,
+        domain_lr_factor=10.0,
+        max_epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        lr_schedule=None,
+        lr_decay=0.98,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=10,
+        class_weight=None,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.modalities = modalities
+        self.branch_types = branch_types
+        self.graph_shape = graph_shape
+        self.cnn_shape = cnn_shape
+        self.embed_dim = embed_dim
+        self.n_heads = n_heads
+        self.hidden_layers = hidden_layers
+        self.gnn_hidden = gnn_hidden
+        self.gnn_steps = gnn_steps
+        self.cnn_channels = cnn_channels
+        self.head_hidden = head_hidden
+        self.domain_hidden = domain_hidden
+        self.activation = activation
+        self.dropout = dropout
+        self.domain_adaptation = domain_adaptation
+        self.grl_schedule = grl_schedule
+        self.grl_lambda = grl_lambda
+        self.domain_lr_factor = domain_lr_factor
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- fit -------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, X_target=None):
+        """Fit on labelled rows, adapting to unlabelled target rows.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels; -1 marks an unlabelled target-domain (data) row.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights (see Notes of the class).
+        X_target : array-like or DataFrame of shape (n_target, n_features), default=None
+            More unlabelled target-domain rows (weight 1).
+
+        Returns
+        -------
+        self
+        """
+        warm = self.warm_start and hasattr(self, "net_")
+        X, y, sample_weight = validate_fit_data(
+            self, X, y, sample_weight, allow_nan=False, classifier=True, reset=not warm
+        )
+        unlabelled = _unlabelled_mask(y)
+        if X_target is not None:
+            X_target = validate_predict_data(self, X_target)
+            X = np.vstack([X, X_target])
+            sample_weight = np.concatenate(
+                [sample_weight, np.ones(X_target.shape[0], dtype=np.float32)]
+            )
+            y = np.concatenate([y, np.full(X_target.shape[0], y[0], dtype=y.dtype)])
+            unlabelled = np.concatenate([unlabelled, np.ones(X_target.shape[0], dtype=bool)])
+        labelled = ~unlabelled
+        classes = np.unique(y[labelled])
+        if classes.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs labelled rows (y != -1) of at least 2 classes; "
+                f"got {classes.size}."
+            )
+        if sample_weight[labelled].sum() <= 0:
+            raise ValueError("The sum of sample_weight over the labelled rows must be positive.")
+        if warm:
+            unknown = np.setdiff1d(classes, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains label(s) {unknown.tolist()} unknown to the fitted model "
+                    f"(classes_ = {self.classes_.tolist()}); refit with warm_start=False."
+                )
+        else:
+            self.classes_ = classes
+        y_enc = np.full(y.shape[0], -1, dtype=np.int64)
+        y_enc[labelled] = np.searchsorted(self.classes_, y[labelled])
+        class_weight = self.class_weight
+        if isinstance(class_weight, dict):
+            class_weight = [class_weight.get(c, 1.0) for c in self.classes_]
+        sample_weight = sample_weight.copy()
+        sample_weight[labelled] *= _class_weights(
+            class_weight, y_enc[labelled], sample_weight[labelled], len(self.classes_)
+        )
+        self.domain_adapted_ = bool(self.domain_adaptation and unlabelled.any())
+        if not self.domain_adapted_:
+            X, y_enc, sample_weight = X[labelled], y_enc[labelled], sample_weight[labelled]
+            return self._fit_net(X, y_enc, sample_weight, stratify=y_enc)
+        domain = unlabelled.astype(np.float32)
+        totals = np.array(
+            [np.abs(sample_weight[labelled]).sum(), np.abs(sample_weight[unlabelled]).sum()]
+        )
+        domain_weight = sample_weight * (0.5 * totals.sum() / totals[unlabelled.astype(int)])
+        extra = {"domain": domain, "domain_weight": domain_weight.astype(np.float32)}
+        return self._fit_net(X, y_enc, sample_weight, stratify=y_enc, extra=extra)
+
+    # -- network ---------------------------------------------------------------
+    def _resolve_modalities(self):
+        n = self.n_features_in_
+        names = getattr(self, "feature_names_in_", None)
+        modalities = self.modalities
+        if modalities is None:
+            modalities = {"all": list(range(n))}
+        if not isinstance(modalities, Mapping) or not modalities:
+            raise ValueError("modalities must be a non-empty dict {name: [columns]} or None.")
+        resolved = {}
+        for name, cols in modalities.items():
+            if isinstance(cols, (str, bytes, numbers.Number)) or not hasattr(cols, "__iter__"):
+                raise ValueError(f"modality {name!r} must be a list of columns; got {cols!r}.")
+            idx = []
+            for col in cols:
+                if isinstance(col, numbers.Integral) and not isinstance(col, bool):
+                    if not 0 <= col < n:
+                        raise ValueError(
+                            f"modality {name!r}: column position {col} out of range for "
+                            f"{n} features."
+                        )
+                    idx.append(int(col))
+                elif isinstance(col, str):
+                    if names is None:
+                        raise ValueError(
+                            f"modality {name!r} names column {col!r}, but X had no column "
+                            "names; pass a DataFrame or integer positions."
+                        )
+                    hit = np.flatnonzero(names == col)
+                    if hit.size == 0:
+                        raise ValueError(f"modality {name!r}: unknown column {col!r}.")
+                    idx.append(int(hit[0]))
+                else:
+                    raise ValueError(
+                        f"modality {name!r}: columns are names or integer positions; got {col!r}."
+                    )
+            if not idx:
+                raise ValueError(f"modality {name!r} has no columns.")
+            resolved[str(name)] = np.asarray(idx, dtype=np.int64)
+        types = {name: "mlp" for name in resolved}
+        branch_types = self.branch_types or {}
+        for name, kind in branch_types.items():
+            if str(name) not in resolved:
+                raise ValueError(
+                    f"branch_types names {name!r}, which is not a modality "
+                    f"(modalities: {list(resolved)})."
+                )
+            if kind not in _BRANCH_TYPES:
+                raise ValueError(
+                    f"branch type of {name!r} must be one of {_BRANCH_TYPES}; got {kind!r}."
+                )
+            types[str(name)] = kind
+        return resolved, types
+
+    def _check_shape(self, shape, length, what):
+        shape = tuple(shape)
+        if len(shape) != length or any(not isinstance(s, numbers.Integral) or s < 1 for s in shape):
+            raise ValueError(f"{what} must be {length} positive integers; got {shape!r}.")
+        return shape
+
+    def _build_branch(self, kind, X_cols):
+        mean, std = feature_scaling(X_cols)
+        act = self.activation
+        if kind == "gnn":
+            shape = self._check_shape(self.graph_shape, 4, "graph_shape")
+            if X_cols.shape[1] != math.prod(shape):
+                raise ValueError(
+                    f"a 'gnn' modality needs prod(graph_shape) = {math.prod(shape)} columns "
+                    f"(graph_shape={shape}); got {X_cols.shape[1]}."
+                )
+            return HitGraphNet(
+                shape, self.embed_dim, self.gnn_hidden, self.gnn_steps, act, mean, std
+            )
+        if kind == "cnn":
+            shape = self._check_shape(self.cnn_shape, 2, "cnn_shape")
+            if X_cols.shape[1] != math.prod(shape):
+                raise ValueError(
+                    f"a 'cnn' modality needs prod(cnn_shape) = {math.prod(shape)} columns "
+                    f"(cnn_shape={shape}); got {X_cols.shape[1]}."
+                )
+            return ClusterCNN(shape, self.embed_dim, self.cnn_channels, act, mean, std)
+        return nn.Sequential(
+            MLP(
+                X_cols.shape[1],
+                self.hidden_layers,
+                self.embed_dim,
+                activation=act,
+                mean=mean,
+                std=std,
+            ),
+            make_activation(act),
+        )
+
+    def _build_module(self, X, y):
+        for name in ("hidden_layers", "head_hidden", "domain_hidden"):
+            widths = getattr(self, name)
+            if any(not isinstance(h, Integral) or h < 1 for h in widths):
+                raise ValueError(f"{name} must be positive integers; got {widths}")
+        if self.embed_dim % self.n_heads:
+            raise ValueError(f"n_heads={self.n_heads} must divide embed_dim={self.embed_dim}.")
+        modalities, types = self._resolve_modalities()
+        self.modality_names_ = list(modalities)
+        self.modality_columns_ = modalities
+        self.branch_types_ = types
+        source = X[y >= 0]  # input scaling from the labelled (source) rows
+        branches = {
+            name: self._build_branch(types[name], source[:, cols])
+            for name, cols in modalities.items()
+        }
+        return MDANet(
+            modalities,
+            branches,
+            self.embed_dim,
+            len(self.classes_),
+            n_heads=self.n_heads,
+            head_hidden=self.head_hidden,
+            domain_hidden=self.domain_hidden,
+            activation=self.activation,
+            dropout=self.dropout,
+        )
+
+    def _net_kwargs(self):
+        if self.domain_lr_factor == 1.0:
+            return {}
+        return {
+            "optimizer__param_groups": [("domain_head.*", {"lr": self.lr * self.domain_lr_factor})]
+        }
+
+    def _build_criterion(self):
+        return nn.CrossEntropyLoss(reduction="none")
+
+    def _extra_callbacks(self):
+        callbacks = [
+            ("label_loss", PassthroughScoring("label_loss", lower_is_better=None, on_train=True))
+        ]
+        if self.domain_adapted_:
+            callbacks += [
+                (
+                    "domain_loss",
+                    PassthroughScoring("domain_loss", lower_is_better=None, on_train=True),
+                ),
+                (
+                    "domain_acc",
+                    PassthroughScoring("domain_acc", lower_is_better=None, on_train=True),
+                ),
+                ("grl", GRLSchedule(self.grl_schedule, self.grl_lambda, self.batch_size)),
+            ]
+        return callbacks
+
+    # -- outputs ---------------------------------------------------------------
+    def _outputs(self, X):
+        check_is_fitted(self)
+        return self._forward(validate_predict_data(self, X))
+
+    def _proba_from_output(self, output):
+        return super()._proba_from_output(output[0])
+
+    def embed(self, X):
+        """The learned (fused) representation that both heads read.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, embed_dim)
+        """
+        return self._outputs(X)[2]
+
+    def fusion_weights(self, X):
+        """Attention each modality receives, per event (rows sum to one).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_modalities)
+            Columns ordered as ``modality_names_``.
+        """
+        return self._outputs(X)[3]
+
+    def domain_score(self, X):
+        """The domain head's probability that a row is target-domain data.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        if not self.domain_adapted_:
+            raise ValueError(
+                "No domain head was trained: fit with unlabelled target rows (y = -1 or "
+                "X_target) and domain_adaptation=True."
+            )
+        return expit(self._outputs(X)[1].astype(np.float64))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labelled rows (rows with ``y = -1`` are ignored).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        y = np.asarray(y)
+        keep = ~_unlabelled_mask(y)
+        if hasattr(X, "iloc"):
+            X_keep = X.iloc[np.flatnonzero(keep)]
+        else:
+            X_keep = np.asarray(X)[keep] if not keep.all() else X
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        return accuracy_score(y[keep], self.predict(X_keep), sample_weight=sw)
