@@ -2,6 +2,7 @@
 
 from skhep_ml.autoencoder import AutoencoderAnomalyDetector
 from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
+from skhep_ml.cwola import CWoLaClassifier
 from skhep_ml.dnn import DNNClassifier
 from skhep_ml.mda import MDAClassifier
 
@@ -9,6 +10,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutoencoderAnomalyDetector",
+    "CWoLaClassifier",
     "DNNClassifier",
     "MDAClassifier",
     "NSigmaClassifier",

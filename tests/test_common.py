@@ -4,6 +4,7 @@ import inspect
 
 import pytest
 from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skhep_ml
@@ -27,6 +28,12 @@ FAST_PARAMS = {
     ),
     "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
     "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
+    # the checks' arrays have no mass column: plain CWoLa fit(X, y) on every column
+    "CWoLaClassifier": dict(
+        mass=None,
+        n_folds=3,
+        estimator=HistGradientBoostingClassifier(max_iter=10, random_state=0),
+    ),
 }
 
 

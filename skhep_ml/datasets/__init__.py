@@ -2,6 +2,7 @@
 for real public benchmark datasets read from a path (never shipped)."""
 
 from ._anomaly import ANOMALY_SOURCES, make_anomaly_events
+from ._dijet import DIJET_FEATURE_NAMES, make_dijet_resonance
 from ._nuclei import make_multimodal_nuclei
 from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
 from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks
@@ -16,6 +17,7 @@ from ._real import (
 
 __all__ = [
     "ANOMALY_SOURCES",
+    "DIJET_FEATURE_NAMES",
     "PDG_NAMES",
     "PID_FEATURE_NAMES",
     "bayes_limit",
@@ -25,6 +27,7 @@ __all__ = [
     "load_lhco_rnd",
     "load_magic",
     "make_anomaly_events",
+    "make_dijet_resonance",
     "make_multimodal_nuclei",
     "make_pid_tracks",
     "rescale_weights",

@@ -1,0 +1,430 @@
+"""CWoLaClassifier, the dijet background fit, the local significance and the generator."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from skhep_ml import CWoLaClassifier, DNNClassifier
+from skhep_ml.baselines import XGBoostBaseline
+from skhep_ml.cwola import (
+    MassCorrelationWarning,
+    _dijet_bins,
+    fit_dijet_background,
+    local_significance,
+)
+from skhep_ml.datasets import DIJET_FEATURE_NAMES, make_dijet_resonance
+
+SR = (3.3, 3.7)
+
+
+def _xgb():
+    # (HistGradientBoostingClassifier bins weighted data slowly: about 1 s per fit)
+    return XGBoostBaseline(n_estimators=30, n_jobs=1, random_state=0)
+
+
+class Memorizer(ClassifierMixin, BaseEstimator):
+    """Says 1 for a row it was trained on, 0 for any other row."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = np.unique(y)
+        self.seen_ = {row.tobytes() for row in np.asarray(X)}
+        self.sample_weight_ = None if sample_weight is None else np.asarray(sample_weight)
+        return self
+
+    def predict_proba(self, X):
+        s = np.array([row.tobytes() in self.seen_ for row in np.asarray(X)], dtype=float)
+        return np.c_[1.0 - s, s]
+
+
+@pytest.fixture(scope="module")
+def dijet():
+    return make_dijet_resonance(6000, 600, mjj_range=(2.8, 4.4), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(dijet):
+    X, _ = dijet
+    return CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0).fit(X)
+
+
+# --------------------------------------------------------------------------- #
+# out-of-fold scores
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("mode", ["mass", "labels"])
+def test_oof_scores_never_come_from_a_model_that_trained_on_the_event(dijet, mode):
+    X, y = dijet
+    clf = CWoLaClassifier(estimator=Memorizer(), n_folds=4, random_state=0)
+    if mode == "mass":
+        clf.set_params(signal_region=SR, sideband_width=0.2).fit(X)
+    else:
+        clf.fit(X, y)
+    # the memorizer scores 1 exactly on the rows it saw: out of fold it must see none
+    assert_array_equal(clf.oof_scores_, 0.0)
+    trained = clf.mixed_labels_ >= 0
+    # ... while every trained-on row was seen by some model (the test can fail)
+    assert np.all(clf.predict_proba(X)[trained, 1] > 0)
+    assert np.all(clf.predict_proba(X)[~trained, 1] == 0)
+    # each row is in the training set of (n_folds - 1) * (n_folds - 2) of the 12 models
+    assert_allclose(clf.predict_proba(X)[trained, 1], 6 / 12)
+    # and the ensemble of a fold holds n_folds - 1 models
+    assert [len(e) for e in clf.estimators_] == [3, 3, 3, 3]
+
+
+def test_validation_fold_is_not_trained_on(dijet):
+    X, y = dijet
+    clf = CWoLaClassifier(estimator=Memorizer(), n_folds=3, random_state=1).fit(X, y)
+    # a memorizer never saw its validation fold: it predicts 0 there, so the
+    # validation log-loss is that of p(1) = 0 for class-1 events: large
+    assert np.all(clf.validation_loss_[~np.eye(3, dtype=bool)] > 1.0)
+    assert np.all(np.isnan(np.diag(clf.validation_loss_)))
+
+
+# --------------------------------------------------------------------------- #
+# mixed samples from the mass
+# --------------------------------------------------------------------------- #
+def test_mixed_labels_and_balanced_sideband_weights(dijet, fitted):
+    X, _ = dijet
+    m = X.mjj.to_numpy(np.float32)
+    labels, w = fitted.mixed_labels_, fitted.mixed_weights_
+    assert_array_equal(labels[(m >= 3.3) & (m < 3.7)], 1)
+    low, high = (m >= 2.9) & (m < 3.3), (m >= 3.7) & (m < 4.1)  # width = SR width
+    assert_array_equal(labels[low | high], 0)
+    assert_array_equal(labels[(m < 2.9) | (m >= 4.1)], -1)
+    assert_array_equal(w[labels == -1], 0.0)
+    sr_total = w[labels == 1].sum()
+    assert_allclose([w[low].sum(), w[high].sum()], [sr_total / 2, sr_total / 2], rtol=1e-6)
+    assert_array_equal(fitted.classes_, [0, 1])
+
+
+def test_user_weights_multiply_the_balancing_weights(dijet):
+    X, _y = dijet
+    sw = np.where(X.mjj < 3.5, 2.0, 1.0)
+    clf = CWoLaClassifier(signal_region=SR, estimator=Memorizer(), n_folds=3, random_state=0)
+    clf.fit(X, sample_weight=sw)
+    # within the signal region the weights are the user weights, unchanged
+    sr = clf.mixed_labels_ == 1
+    assert_allclose(clf.mixed_weights_[sr], sw[sr])
+    # and the inner models receive exactly mixed_weights_ on their rows
+    model = clf.estimators_[0][0]
+    assert np.isin(model.sample_weight_, clf.mixed_weights_[clf.mixed_labels_ >= 0]).all()
+    assert_allclose(model.sample_weight_.sum(), clf.mixed_weights_.sum() / 3, rtol=0.1)
+
+
+def test_plain_cwola_balances_the_classes(dijet):
+    X, y = dijet
+    clf = CWoLaClassifier(estimator=Memorizer(), n_folds=3).fit(X, y.map({0: "bkg", 1: "sig"}))
+    assert_array_equal(clf.classes_, ["bkg", "sig"])
+    w = clf.mixed_weights_
+    assert_allclose(w[clf.mixed_labels_ == 0].sum(), w[clf.mixed_labels_ == 1].sum())
+    assert set(clf.predict(X)) <= {"bkg", "sig"}
+
+
+def test_mass_is_never_an_input(dijet, fitted):
+    X, _ = dijet
+    assert fitted.mass_index_ == 0
+    assert list(fitted.input_features_) == DIJET_FEATURE_NAMES[1:]
+    assert fitted.n_features_in_ == 5
+    assert all(e.n_features_in_ == 4 for fold in fitted.estimators_ for e in fold)
+    # the mass alone tells the mixed samples apart perfectly, but cannot be used:
+    # with only noise as input the classifier is at chance level
+    rng = np.random.default_rng(0)
+    Xn = pd.DataFrame({"noise": rng.normal(size=len(X)), "mjj": X.mjj})
+    clf = CWoLaClassifier(signal_region=SR, estimator=LogisticRegression(), n_folds=3).fit(Xn)
+    trained = clf.mixed_labels_ >= 0
+    auc = roc_auc_score(clf.mixed_labels_[trained], clf.oof_scores_[trained])
+    assert abs(auc - 0.5) < 0.03
+
+
+def test_mass_as_column_index_on_arrays(dijet):
+    X, _y = dijet
+    clf = CWoLaClassifier(mass=0, signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0)
+    clf.fit(X.to_numpy())
+    assert clf.mass_index_ == 0 and clf.n_features_in_ == 5
+    assert not hasattr(clf, "feature_names_in_")
+
+
+def test_pandas_feature_names_and_column_order(fitted, dijet):
+    X, _ = dijet
+    assert list(fitted.feature_names_in_) == DIJET_FEATURE_NAMES
+    with pytest.raises(ValueError, match="feature names"):
+        fitted.predict_proba(X[X.columns[::-1]])
+
+
+# --------------------------------------------------------------------------- #
+# selection
+# --------------------------------------------------------------------------- #
+def test_select_on_training_data_uses_per_fold_thresholds(dijet, fitted):
+    X, y = dijet
+    region = fitted.mixed_labels_ >= 0
+    for eff in (0.5, 0.1):
+        passed = fitted.select(X, eff)
+        for k in range(3):
+            in_k = (fitted.folds_ == k) & region
+            assert abs(passed[in_k].mean() - eff) < 0.01
+            # the cut is on the out-of-fold score
+            thr = fitted.oof_scores_[in_k & passed].min()
+            assert_array_equal(
+                passed[fitted.folds_ == k], fitted.oof_scores_[fitted.folds_ == k] >= thr
+            )
+    assert fitted.select(X, 1.0).all()
+    # CWoLa enriches the signal
+    assert y[fitted.select(X, 0.05)].mean() > 10 * y.mean()
+
+
+def test_select_on_new_data_uses_the_fold_average(fitted):
+    X2, _ = make_dijet_resonance(3000, 100, mjj_range=(2.8, 4.4), random_state=5)
+    passed = fitted.select(X2, 0.2)
+    score = fitted.predict_proba(X2)[:, 1]
+    region = ((X2.mjj >= 2.9) & (X2.mjj < 4.1)).to_numpy()
+    assert abs(passed[region].mean() - 0.2) < 0.01
+    assert_array_equal(passed, score >= score[passed].min())
+
+
+@pytest.mark.parametrize("eff", [0.0, 1.5, "a"])
+def test_select_rejects_bad_efficiency(fitted, dijet, eff):
+    with pytest.raises(ValueError, match="efficiency"):
+        fitted.select(dijet[0], eff)
+
+
+# --------------------------------------------------------------------------- #
+# mass-correlation check
+# --------------------------------------------------------------------------- #
+def test_warns_on_mass_correlated_input(dijet):
+    X, _ = dijet
+    Xc = X.assign(mj1=X.mj1 + 0.2 * X.mjj)  # a jet mass that grows with mjj
+    clf = CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0)
+    with pytest.warns(MassCorrelationWarning, match="mj1"):
+        clf.fit(Xc)
+    assert clf.mass_correlation_["mj1"] > 0.2
+    assert abs(clf.mass_correlation_["tau21_j1"]) < 0.1
+
+
+def test_no_warning_on_the_generator(dijet, recwarn):
+    X, _ = dijet
+    clf = CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0).fit(X)
+    assert not [w for w in recwarn if issubclass(w.category, MassCorrelationWarning)]
+    assert (clf.mass_correlation_.abs() < 0.1).all()
+
+
+# --------------------------------------------------------------------------- #
+# errors
+# --------------------------------------------------------------------------- #
+def test_errors(dijet):
+    X, y = dijet
+    est = CWoLaClassifier(estimator=_xgb(), n_folds=3)
+    with pytest.raises(ValueError, match="signal_region"):
+        est.fit(X)
+    with pytest.raises(ValueError, match="not a column"):
+        clone(est).set_params(mass="m_jj", signal_region=SR).fit(X)
+    with pytest.raises(ValueError, match="no column names"):
+        clone(est).set_params(signal_region=SR).fit(X.to_numpy())
+    with pytest.raises(ValueError, match="requires y"):
+        clone(est).set_params(mass=None).fit(X.to_numpy())
+    with pytest.raises(ValueError, match="lo < hi"):
+        clone(est).set_params(signal_region=(3.7, 3.3)).fit(X)
+    with pytest.raises(ValueError, match="high sideband"):
+        clone(est).set_params(signal_region=(4.0, 4.4)).fit(X)
+    with pytest.raises(ValueError, match="Only binary"):
+        est.fit(X, np.arange(len(X)) % 3)
+    with pytest.raises(ValueError, match="besides the mass"):
+        est.fit(X[["mjj"]], y)
+    with pytest.raises(ValueError, match="at least n_folds"):
+        est.fit(X.iloc[:10], np.r_[np.ones(2), np.zeros(8)])
+    with pytest.raises(ValueError, match="sample_weight"):
+        CWoLaClassifier(estimator=_NoWeights(), n_folds=3).fit(X, y)
+
+
+class _NoWeights(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        return self
+
+    def predict_proba(self, X):
+        return np.zeros((len(X), 2))
+
+
+# --------------------------------------------------------------------------- #
+# reproducibility, pickling, the default inner estimator
+# --------------------------------------------------------------------------- #
+def test_random_state_reproducible_and_pickle(dijet, fitted):
+    X, _ = dijet
+    again = clone(fitted).fit(X)
+    assert_array_equal(again.oof_scores_, fitted.oof_scores_)
+    assert_array_equal(again.folds_, fitted.folds_)
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    assert_array_equal(restored.select(X, 0.1), fitted.select(X, 0.1))
+
+
+def test_default_inner_estimator_is_dnn(dijet):
+    assert CWoLaClassifier()._base_estimator().__class__ is DNNClassifier
+    X, y = dijet
+    dnn = DNNClassifier(hidden_layers=(8,), max_epochs=3, batch_size=256, random_state=0)
+    clf = CWoLaClassifier(estimator=dnn, n_folds=3, random_state=0).fit(X.iloc[:1500], y[:1500])
+    assert isinstance(clf.estimators_[0][0], DNNClassifier)
+    assert clf.estimators_[0][0] is not dnn
+    assert clf.predict_proba(X.iloc[:5]).shape == (5, 2)
+
+
+def test_n_inits_keeps_the_best_validation_loss(dijet):
+    X, y = dijet
+    one = CWoLaClassifier(estimator=_xgb(), n_folds=3, random_state=0).fit(X, y)
+    three = CWoLaClassifier(estimator=_xgb(), n_folds=3, n_inits=3, random_state=0).fit(X, y)
+    assert three.validation_loss_.shape == (3, 3)
+    # the same folds; the best of three seeds is never worse than ... some seed:
+    # here, on average, not worse than a single seed by more than noise
+    off = ~np.eye(3, dtype=bool)
+    assert np.nanmean(three.validation_loss_[off]) <= np.nanmean(one.validation_loss_[off]) + 1e-3
+
+
+# --------------------------------------------------------------------------- #
+# dijet fit and significance
+# --------------------------------------------------------------------------- #
+def test_dijet_fit_recovers_the_generator_shape():
+    edges = np.round(np.arange(2.8, 4.61, 0.1), 3)
+    X, _ = make_dijet_resonance(100_000, 0, mjj_range=(2.8, 4.6), random_state=3)
+    counts, _ = np.histogram(X.mjj, bins=edges)
+    fit = fit_dijet_background(counts, edges, exclude=SR)
+    assert fit.success and fit.ndf == counts.size - 4 - 3
+    assert fit.chi2 / fit.ndf < 2.5
+    err = np.sqrt(np.diag(fit.covariance))
+    assert abs(fit.params[1] - 10.0) < 4 * err[1]
+    assert abs(fit.params[2] - 5.0) < 4 * err[2]
+    b, db = fit.expected(*SR)
+    n = counts[5:9].sum()  # bins 3.3-3.7
+    assert abs(n - b) < 4 * np.sqrt(b + db**2)
+    assert 0 < db < np.sqrt(b)  # a fit of 14 bins knows b better than its Poisson error
+    mu, _dmu = fit.expected()
+    assert_allclose(mu[~fit.fitted].sum(), b)
+
+
+def test_dijet_fit_uncertainty_covers_the_truth():
+    # pulls of the expected window count over toy spectra drawn from the fit model
+    edges = np.linspace(2.8, 4.6, 19)
+    truth, _ = _dijet_bins(np.array([0.0, 10.0, 5.0]), edges, 13.0)
+    truth *= 3000 / truth.sum()
+    rng = np.random.default_rng(0)
+    pulls = []
+    for _ in range(100):
+        fit = fit_dijet_background(rng.poisson(truth), edges, exclude=SR)
+        b, db = fit.expected(*SR)
+        pulls.append((b - truth[5:9].sum()) / db)
+    assert abs(np.mean(pulls)) < 0.3
+    assert 0.75 < np.std(pulls) < 1.3
+
+
+def test_dijet_fit_errors():
+    edges = np.linspace(2.8, 4.6, 19)
+    with pytest.raises(ValueError, match="one more"):
+        fit_dijet_background(np.ones(5), edges)
+    with pytest.raises(ValueError, match="same units"):
+        fit_dijet_background(np.ones(18), edges * 1000)
+    with pytest.raises(ValueError, match="bin edges"):
+        fit_dijet_background(np.ones(18), edges, exclude=(3.33, 3.7))
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_dijet_background(np.ones(18), edges, exclude=(2.8, 4.4))
+
+
+def test_local_significance():
+    # without uncertainty: the Poisson likelihood-ratio formula
+    n, b = 150.0, 100.0
+    assert_allclose(local_significance(n, b), np.sqrt(2 * (n * np.log(n / b) - (n - b))))
+    assert local_significance(100, 100, 3) == 0.0
+    assert local_significance(80, 100, 3) < 0
+    assert local_significance(0, 4.0) == pytest.approx(-np.sqrt(8.0))
+    # the fit uncertainty always lowers it, continuously
+    z = local_significance(150, 100, np.array([0.0, 1e-4, 5.0, 20.0]))
+    assert z[0] == pytest.approx(z[1], rel=1e-4) and z[0] > z[2] > z[3] > 0
+    # large counts: close to (n - b) / sqrt(b + sigma^2)
+    assert local_significance(1.01e6, 1e6, 1e3) == pytest.approx(1e4 / np.sqrt(2e6), rel=0.01)
+    with pytest.raises(ValueError):
+        local_significance(1, 0)
+
+
+# --------------------------------------------------------------------------- #
+# the bump hunt
+# --------------------------------------------------------------------------- #
+# the strong injected signal sits in the sidebands of the off-peak windows and
+# correlates its large jet masses with the mass there: the warning is right
+@pytest.mark.filterwarnings("ignore::skhep_ml.cwola.MassCorrelationWarning")
+def test_bump_hunt_finds_the_injected_resonance(dijet):
+    X, _y = make_dijet_resonance(30_000, 1_500, mjj_range=(2.8, 4.6), random_state=1)
+    clf = CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0)
+    edges = np.round(np.arange(2.8, 4.61, 0.1), 3)
+    res = clf.bump_hunt(
+        X, efficiencies=(1.0, 0.1), bins=edges, windows=[(3.1, 3.5), (3.3, 3.7), (3.9, 4.3)]
+    )
+    assert len(res.table) == 6 and len(res.estimators) == 3
+    t = res.table.set_index(["window_lo", "efficiency"]).significance
+    assert t[3.3, 0.1] > 2 * t[3.3, 1.0]
+    assert t[3.3, 0.1] > 5
+    assert abs(t[3.9, 0.1]) < 3
+    assert not hasattr(clf, "estimators_")  # the estimator itself is untouched
+    assert res.estimators[1].signal_region == (3.3, 3.7)
+    # the spectra: the cut keeps about 10 % in the signal region + sidebands
+    s1, s01 = res.spectra[1, 1.0], res.spectra[1, 0.1]
+    assert 0.08 < s01[1:12].sum() / s1[1:12].sum() < 0.12
+    ax = res.plot()
+    assert len(ax.get_lines()) + len(ax.containers) >= 2
+
+
+def test_bump_hunt_scan_windows_and_no_cut():
+    X, _ = make_dijet_resonance(5000, 0, mjj_range=(2.8, 4.6), random_state=2)
+    clf = CWoLaClassifier(sideband_width=0.2)
+    res = clf.bump_hunt(X, efficiencies=(1.0,), bins=np.round(np.arange(2.8, 4.61, 0.1), 3))
+    # windows of two bins with one 0.2-wide sideband on each side: 3.0-3.2 ... 4.2-4.4
+    assert res.windows[0] == pytest.approx((3.0, 3.2)) and res.windows[-1] == pytest.approx(
+        (4.2, 4.4)
+    )
+    assert len(res.windows) == 13 and res.estimators == [None] * 13
+    assert (res.table.significance.abs() < 4).all()
+    with pytest.raises(ValueError, match="efficiencies"):
+        clf.bump_hunt(X, efficiencies=(0.0,))
+    with pytest.raises(ValueError, match="mass column"):
+        CWoLaClassifier(mass=None).bump_hunt(X)
+
+
+# --------------------------------------------------------------------------- #
+# generator
+# --------------------------------------------------------------------------- #
+def test_make_dijet_resonance():
+    X, y = make_dijet_resonance(20_000, 2_000, random_state=0)
+    assert list(X.columns) == DIJET_FEATURE_NAMES and len(X) == 22_000 and y.sum() == 2_000
+    assert X.mjj.between(2.5, 6.0).all() and (X.delta_mj >= 0).all()
+    assert X[["tau21_j1", "tau21_j2"]].stack().between(0, 1).all()
+    s, b = X[y == 1], X[y == 0]
+    assert abs(s.mjj.median() - 3.5) < 0.02
+    assert abs(s.mj1.median() - 0.1) < 0.01 and abs((s.mj1 + s.delta_mj).median() - 0.5) < 0.03
+    assert s.tau21_j1.median() < 0.4 < 0.6 < b.tau21_j1.median()
+    # falling spectrum; features nearly independent of mjj in the background
+    counts, _ = np.histogram(b.mjj, bins=np.linspace(2.5, 6.0, 8))
+    assert np.all(np.diff(counts) < 0)
+    assert b.corr(method="spearman").mjj.drop("mjj").abs().max() < 0.1
+    X2, _y2 = make_dijet_resonance(20_000, 2_000, random_state=0)
+    pd.testing.assert_frame_equal(X, X2)
+    with pytest.raises(ValueError, match="n_signal"):
+        make_dijet_resonance(10, -1)
+    with pytest.raises(ValueError, match="mjj_range"):
+        make_dijet_resonance(10, 0, mjj_range=(2.0, 14.0))
+    with pytest.raises(ValueError, match="outside"):
+        make_dijet_resonance(10, 5, mjj_range=(4.0, 5.0))
+
+
+def test_dijet_fit_is_a_falling_spectrum_and_cannot_peak_in_the_window():
+    # after a tight cut: almost all events in the window, a handful outside
+    edges = np.linspace(2.8, 4.6, 19)
+    counts = np.zeros(18)
+    counts[5:9] = [10, 14, 12, 9]
+    counts[[1, 3, 10, 14]] = 1
+    fit = fit_dijet_background(counts, edges, exclude=SR)
+    assert np.all(fit.params[1:] >= 0)
+    mu, _ = fit.expected()
+    assert np.all(np.diff(mu) <= 1e-12)
+    b, db = fit.expected(*SR)
+    assert b < 5 and np.isfinite(db)
+    assert local_significance(counts[5:9].sum(), b, db) > 5
