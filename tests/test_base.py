@@ -1,5 +1,6 @@
 """The shared sklearn<->skorch bridge, exercised through DNNClassifier."""
 
+import os
 import pickle
 
 import numpy as np
@@ -275,8 +276,22 @@ def test_cuda_training_and_cpu_reload(data, tmp_path):
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={"CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
         capture_output=True,
         text=True,
     )
     assert out.stdout.strip().endswith("ok"), out.stderr
+
+
+def test_imbalanced_learn_pipeline(data):
+    """A resampler from imbalanced-learn in front of a neural estimator."""
+    from imblearn.pipeline import make_pipeline as make_imb_pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = data
+    keep = (y != 2) | (np.arange(len(y)) % 6 == 0)
+    X, y = X[keep], y[keep]
+    pipe = make_imb_pipeline(RandomUnderSampler(random_state=0), DNNClassifier(**FAST)).fit(X, y)
+    n_seen = pipe[-1].history_[0, "train_batch_count"]
+    assert n_seen < int(np.ceil(0.9 * len(y) / FAST["batch_size"]))  # it trained on fewer rows
+    assert set(pipe.predict(X)) <= set(y)

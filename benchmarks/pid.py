@@ -1,0 +1,191 @@
+"""Benchmark `pid`: particle identification on `make_pid_tracks`, against its Bayes limit.
+
+Every method is trained on the same simulated tracks (several seeds) and
+evaluated on an independent test sample, on all tracks and on complete tracks
+only (no missing detector signal). The generator's exact posterior gives the
+Bayes limit: no classifier can do better on average.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+
+from benchmarks._runner import (
+    fit_timed,
+    mean_std_table,
+    rows_per_second,
+    save_figure,
+    write_report,
+)
+from skhep_ml import DNNClassifier, NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
+from skhep_ml.datasets import PDG_NAMES, bayes_limit, make_pid_tracks
+from skhep_ml.metrics import pid_report
+
+TASK = "pid"
+#: Species whose F1, purity and efficiency the tables show (PDG codes).
+SPECIES = (211, -211, 321, -321, 2212, -2212)
+
+
+def sizes(quick):
+    """(training tracks, test tracks)."""
+    return (20_000, 20_000) if quick else (100_000, 100_000)
+
+
+def methods(quick):
+    """name -> factory(seed) of an unfitted estimator, in table order."""
+    return {
+        # make_pid_tracks has nσ columns for π, K, p only: electrons are never selected
+        "standard nσ": lambda seed: NSigmaClassifier(
+            species_suffix={211: "pi", 321: "ka", 2212: "pr"}
+        ),
+        "DNN (mean imputation + missing indicators)": lambda seed: make_pipeline(
+            SimpleImputer(add_indicator=True),
+            DNNClassifier(
+                hidden_layers=(64, 32, 16),
+                activation="leaky_relu",
+                batch_size=256,
+                lr=2e-3,
+                max_epochs=20 if quick else 40,
+                random_state=seed,
+            ),
+        ),
+        "Random Forest": lambda seed: RandomForestBaseline(
+            n_estimators=100 if quick else 300, min_samples_leaf=2, n_jobs=2, random_state=seed
+        ),
+        "XGBoost (NaN-native)": lambda seed: XGBoostBaseline(
+            n_estimators=2000, learning_rate=0.1, max_depth=6, n_jobs=2, random_state=seed
+        ),
+    }
+
+
+def _scores(y_true, y_pred, mask, prefix):
+    rep = pid_report(y_true[mask], y_pred[mask], labels=list(SPECIES))
+    row = {f"{prefix}accuracy": float(np.mean(y_true[mask] == y_pred[mask]))}
+    for pdg in SPECIES:
+        name = PDG_NAMES[pdg]
+        for col in ("f1", "purity", "efficiency"):
+            row[f"{prefix}{col} {name}"] = float(rep.loc[pdg, col])
+    return row
+
+
+def _per_pt(y_true, y_pred, pt, pdg, edges):
+    """Purity and efficiency for one species in bins of pT."""
+    out = []
+    for lo, hi in itertools.pairwise(edges):
+        m = (pt >= lo) & (pt < hi)
+        true, pred = y_true[m] == pdg, y_pred[m] == pdg
+        out.append(
+            (
+                (true & pred).sum() / max(pred.sum(), 1),
+                (true & pred).sum() / max(true.sum(), 1),
+            )
+        )
+    return np.array(out)
+
+
+def run(args):
+    n_train, n_test = sizes(args.quick)
+    seeds = args.seeds[:1] if args.quick and len(args.seeds) > 3 else args.seeds
+    records, curves = [], {}
+    edges = np.array([0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0])
+    for seed in seeds:
+        data = make_pid_tracks(n_train + n_test, random_state=seed)
+        X, y, post = data.data, data.target.to_numpy(), data.posterior
+        X_tr, y_tr = X.iloc[:n_train], y[:n_train]
+        X_te, y_te = X.iloc[n_train:], y[n_train:]
+        complete = ~X_te.isna().any(axis=1).to_numpy()
+        pt = X_te["pt"].to_numpy()
+
+        bayes = bayes_limit(post.iloc[n_train:], y_te)
+        row = {"method": "Bayes limit (exact posterior)", "seed": seed}
+        row.update(_scores(y_te, bayes["predict"], np.ones_like(complete), ""))
+        row.update(_scores(y_te, bayes["predict"], complete, "complete: "))
+        records.append(row)
+        curves.setdefault("Bayes limit", []).append(_per_pt(y_te, bayes["predict"], pt, 321, edges))
+
+        for name, make in methods(args.quick).items():
+            est = make(seed)
+            fit_s = fit_timed(est, X_tr, y_tr)
+            y_pred = est.predict(X_te)
+            row = {"method": name, "seed": seed, "fit time [s]": fit_s}
+            row["predict [rows/s]"] = rows_per_second(est.predict, X_te, repeat=1)
+            row.update(_scores(y_te, y_pred, np.ones_like(complete), ""))
+            row.update(_scores(y_te, y_pred, complete, "complete: "))
+            records.append(row)
+            curves.setdefault(name, []).append(_per_pt(y_te, y_pred, pt, 321, edges))
+            print(f"seed {seed} {name}: accuracy {row['accuracy']:.4f}, fit {fit_s:.1f} s")
+
+    table = mean_std_table(records)
+    headline = ["method", "accuracy", "complete: accuracy", "fit time [s]", "predict [rows/s]"]
+    sections = [
+        ("Accuracy and speed (all species, mean ± std over seeds)", table[headline]),
+    ]
+    for what in ("f1", "purity", "efficiency"):
+        cols = [f"{what} {PDG_NAMES[p]}" for p in SPECIES]
+        sections.append((f"{what.capitalize()} per species, all tracks", table[["method", *cols]]))
+        sections.append(
+            (
+                f"{what.capitalize()} per species, complete tracks only",
+                table[["method"] + [f"complete: {c}" for c in cols]].rename(
+                    columns=lambda c: c.replace("complete: ", "")
+                ),
+            )
+        )
+    sections.append(("Verdict", _verdict(records)))
+    _plot(curves, edges, args.out_dir)
+    write_report(
+        TASK,
+        sections,
+        out_dir=args.out_dir,
+        records=records,
+        meta={
+            "training tracks": n_train,
+            "test tracks": n_test,
+            "seeds": list(seeds),
+            "load average at end": [round(x, 2) for x in os.getloadavg()],
+            "notes": "predict throughput includes input validation; "
+            "'complete' = test tracks with every detector signal present; "
+            "per-species scores are one-vs-rest on the predicted class",
+        },
+    )
+
+
+def _verdict(records):
+    df = pd.DataFrame(records).groupby("method", sort=False)["accuracy"].mean()
+    bayes = df["Bayes limit (exact posterior)"]
+    lines = [f"- Bayes-limit accuracy: {bayes:.4f}"]
+    for name, acc in df.items():
+        if name.startswith("Bayes"):
+            continue
+        lines.append(
+            f"- {name}: {acc:.4f} ({100 * (acc - bayes) / bayes:+.2f}% relative to the Bayes limit)"
+        )
+    return "\n".join(lines)
+
+
+def _plot(curves, edges, out_dir):
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(mplhep.style.ROOT)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    for name, runs in curves.items():
+        arr = np.mean(runs, axis=0)
+        for i, ax in enumerate(axes):
+            ax.plot(centres, arr[:, i], marker="o", label=name)
+    for ax, what in zip(axes, ("purity", "efficiency")):
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$p_\mathrm{T}$ [GeV/$c$]")
+        ax.set_ylabel(f"K$^+$ {what}")
+        ax.set_ylim(0, 1.05)
+    axes[1].legend(fontsize=9, loc="lower left")
+    fig.suptitle(f"Kaon identification vs pT ({time.strftime('%Y-%m-%d')})", fontsize=12)
+    save_figure(fig, TASK, "kaon_purity_efficiency_vs_pt", out_dir=out_dir)

@@ -1,0 +1,26 @@
+"""Datasets: a simulated PID sample with its exact Bayes posterior, and loaders
+for real public benchmark datasets read from a path (never shipped)."""
+
+from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
+from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks
+from ._real import (
+    default_data_dir,
+    higgsml_full_totals,
+    load_higgsml,
+    load_lhco_rnd,
+    load_magic,
+    rescale_weights,
+)
+
+__all__ = [
+    "PDG_NAMES",
+    "PID_FEATURE_NAMES",
+    "bayes_limit",
+    "default_data_dir",
+    "higgsml_full_totals",
+    "load_higgsml",
+    "load_lhco_rnd",
+    "load_magic",
+    "make_pid_tracks",
+    "rescale_weights",
+]

@@ -1,0 +1,488 @@
+"""Tests of skhep_ml.datasets: the simulated PID sample and the real-data loaders."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.preprocessing import LabelEncoder
+
+import skhep_ml.datasets._pid as pid
+from skhep_ml.datasets import (
+    PDG_NAMES,
+    PID_FEATURE_NAMES,
+    bayes_limit,
+    default_data_dir,
+    higgsml_full_totals,
+    load_higgsml,
+    load_lhco_rnd,
+    load_magic,
+    make_pid_tracks,
+    rescale_weights,
+)
+
+EXPECTED_COLUMNS = [
+    "px",
+    "py",
+    "pz",
+    "pt",
+    "eta",
+    "sign",
+    "dca_xy",
+    "dca_z",
+    "tpc_signal",
+    "tpc_ncls",
+    "its_signal",
+    "tof_beta",
+    "trd_signal",
+    "nsigma_tpc_pi",
+    "nsigma_tpc_ka",
+    "nsigma_tpc_pr",
+    "nsigma_tof_pi",
+    "nsigma_tof_ka",
+    "nsigma_tof_pr",
+]
+CHARGE = {11: -1, -11: 1, 211: 1, -211: -1, 321: 1, -321: -1, 2212: 1, -2212: -1}
+MASS = {"pi": 0.13957, "ka": 0.49368, "pr": 0.93827}
+
+
+@pytest.fixture(scope="module")
+def big():
+    """200k tracks: enough for calibration tests at the percent level (< 1 s)."""
+    return make_pid_tracks(200_000, random_state=12345)
+
+
+# --------------------------------------------------------------------------------------
+# make_pid_tracks: format
+# --------------------------------------------------------------------------------------
+def test_format():
+    t = make_pid_tracks(3000, random_state=0)
+    assert list(t.data.columns) == EXPECTED_COLUMNS == t.feature_names == PID_FEATURE_NAMES
+    assert (t.data.dtypes == np.float64).all()
+    assert t.target.name == "pdg"
+    assert t.target.dtype == np.int64
+    assert set(t.target.unique()) == set(PDG_NAMES)
+    assert t.target_names == PDG_NAMES
+    assert t.target_names[211] == "pi+" and t.target_names[-2212] == "pbar"
+    assert list(t.posterior.columns) == sorted(PDG_NAMES)
+    assert t.posterior.shape == (3000, 8)
+    np.testing.assert_allclose(t.posterior.sum(axis=1), 1.0, rtol=1e-12)
+    assert (t.posterior.to_numpy() >= 0).all()
+    # columns that are always present
+    always = ["px", "py", "pz", "pt", "eta", "sign", "dca_xy", "dca_z", "tpc_signal"]
+    assert not t.data[always].isna().any().any()
+    assert t.data["tpc_ncls"].between(60, 159).all()
+    assert (t.data["tpc_ncls"] == np.round(t.data["tpc_ncls"])).all()
+    assert t.data["pt"].between(0.1 - 1e-9, 5.0 + 1e-9).all()
+    assert t.data["eta"].abs().max() <= 0.9 + 1e-9
+    np.testing.assert_allclose(np.hypot(t.data["px"], t.data["py"]), t.data["pt"])
+    # sign is the electric charge of the true species
+    np.testing.assert_array_equal(t.data["sign"], t.target.map(CHARGE).astype(float))
+    assert "Bayes" in t.DESCR
+
+    X, y = make_pid_tracks(3000, random_state=0, return_X_y=True)
+    pd.testing.assert_frame_equal(X, t.data)
+    pd.testing.assert_series_equal(y, t.target)
+
+
+def test_reproducible():
+    a = make_pid_tracks(2000, random_state=7)
+    b = make_pid_tracks(2000, random_state=7)
+    pd.testing.assert_frame_equal(a.data, b.data)
+    pd.testing.assert_series_equal(a.target, b.target)
+    pd.testing.assert_frame_equal(a.posterior, b.posterior)
+    c = make_pid_tracks(2000, random_state=8)
+    assert not np.allclose(a.data["pt"], c.data["pt"])
+
+
+def test_default_abundances(big):
+    frac = big.target.value_counts(normalize=True)
+    n = len(big.target)
+    for code, expected in pid._DEFAULT_ABUNDANCES.items():
+        se = np.sqrt(expected * (1 - expected) / n)
+        assert abs(frac[code] - expected) < 5 * se
+    pions = frac[211] + frac[-211]
+    assert 0.69 < pions < 0.71
+
+
+def test_custom_abundances():
+    t = make_pid_tracks(2000, abundances={211: 1.0, 2212: 1.0}, random_state=0)
+    assert set(t.target.unique()) == {211, 2212}
+    others = [c for c in PDG_NAMES if c not in (211, 2212)]
+    assert (t.posterior[others].to_numpy() == 0.0).all()
+    np.testing.assert_allclose(t.posterior.sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_samples": 0}, "n_samples"),
+        ({"n_samples": 2.5}, "n_samples"),
+        ({"tof_efficiency": 1.5}, "tof_efficiency"),
+        ({"its_efficiency": -0.1}, "its_efficiency"),
+        ({"trd_efficiency": np.nan}, "trd_efficiency"),
+        ({"tof_pt_threshold": -1.0}, "tof_pt_threshold"),
+        ({"abundances": {999: 1.0}}, "unknown PDG"),
+        ({"abundances": {211: -1.0, 321: 2.0}}, "non-negative"),
+        ({"abundances": {211: 0.0}}, "not all zero"),
+        ({"abundances": [0.5, 0.5]}, "mapping"),
+    ],
+)
+def test_bad_parameters(kwargs, match):
+    kwargs = {"n_samples": 10, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        make_pid_tracks(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "eff",
+    [
+        {"tof_efficiency": 1.0, "its_efficiency": 1.0, "trd_efficiency": 1.0},
+        {"tof_efficiency": 0.0, "its_efficiency": 0.0, "trd_efficiency": 0.0},
+    ],
+)
+def test_extreme_efficiencies(eff):
+    t = make_pid_tracks(3000, random_state=1, **eff)
+    post = t.posterior.to_numpy()
+    assert np.isfinite(post).all()
+    np.testing.assert_allclose(post.sum(axis=1), 1.0, rtol=1e-12)
+    assert t.data["its_signal"].isna().mean() == 1.0 - eff["its_efficiency"]
+    assert t.data["trd_signal"].isna().mean() == 1.0 - eff["trd_efficiency"]
+    # the true species is never ruled out
+    true_post = post[np.arange(len(post)), np.searchsorted(sorted(PDG_NAMES), t.target)]
+    assert (true_post > 0).all()
+
+
+# --------------------------------------------------------------------------------------
+# make_pid_tracks: detector model
+# --------------------------------------------------------------------------------------
+def test_wrong_charge_posterior_is_exactly_zero(big):
+    sign = big.data["sign"].to_numpy()
+    for code in PDG_NAMES:
+        wrong = sign != CHARGE[code]
+        assert wrong.any()
+        assert (big.posterior[code].to_numpy()[wrong] == 0.0).all()
+
+
+@pytest.mark.parametrize("threshold", [0.5, 1.0])
+def test_tof_missing_below_threshold(threshold):
+    t = make_pid_tracks(5000, tof_pt_threshold=threshold, random_state=2)
+    below = t.data["pt"] <= threshold
+    assert below.any() and (~below).any()
+    assert t.data.loc[below, "tof_beta"].isna().all()
+    tof_cols = ["nsigma_tof_pi", "nsigma_tof_ka", "nsigma_tof_pr"]
+    np.testing.assert_array_equal(
+        t.data[tof_cols].isna().to_numpy(),
+        np.repeat(t.data["tof_beta"].isna().to_numpy()[:, None], 3, axis=1),
+    )
+    assert t.data.loc[~below, "tof_beta"].notna().any()
+
+
+def test_missingness_fractions(big):
+    X, y = big.data, big.target
+    n = len(X)
+
+    def close(observed, p, m):
+        assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / m) + 1e-12, (observed, p)
+
+    close(X["its_signal"].notna().mean(), 0.9, n)
+    close(X["trd_signal"].notna().mean(), 0.3, n)
+    # TOF above threshold: the matching efficiency for stable particles (e, p) ...
+    above = (X["pt"] > 0.5).to_numpy()
+    stable = y.abs().isin([11, 2212]).to_numpy() & above
+    close(X.loc[stable, "tof_beta"].notna().mean(), 0.85, stable.sum())
+    # ... times the probability not to decay before the TOF for pi and K
+    m = np.array([pid._MASS_BY_ABS[abs(c)] for c in y])
+    ctau = np.array([pid._CTAU_BY_ABS[abs(c)] for c in y])
+    q = 0.85 * np.exp(-1.2 * m / (X["pt"].to_numpy() * ctau))
+    for code in (211, 321):
+        sel = (y.abs() == code).to_numpy() & above
+        expected = q[sel].mean()
+        close(X.loc[sel, "tof_beta"].notna().mean(), expected, sel.sum())
+    kaons = (y.abs() == 321).to_numpy() & above
+    assert X.loc[kaons, "tof_beta"].notna().mean() < 0.8  # kaon decays in flight
+    # several missingness patterns, as in real data
+    patterns = X[["its_signal", "tof_beta", "trd_signal"]].isna().value_counts()
+    assert len(patterns) == 8
+
+
+def _bethe_bloch_aleph(bg):
+    k1, k2, k3, k4, k5 = 0.76176e-1, 10.632, 0.13279e-4, 1.8631, 1.9479
+
+    def raw(x):
+        beta = x / np.sqrt(1 + x * x)
+        return k1 / beta**k4 * (k2 - beta**k4 - np.log(k3 + 1 / x**k5))
+
+    return raw(bg) / raw(3.6)
+
+
+def test_nsigma_columns_follow_their_definition():
+    t = make_pid_tracks(5000, random_state=3)
+    X, y = t.data, t.target
+    p = np.sqrt(X["px"] ** 2 + X["py"] ** 2 + X["pz"] ** 2)
+    res = 0.065 * np.sqrt(130.0 / X["tpc_ncls"])
+    t_light = 3.7 * np.cosh(X["eta"]) / 0.299792458
+    for h, mass in MASS.items():
+        expected = 50.0 * _bethe_bloch_aleph(p / mass)
+        np.testing.assert_allclose(
+            X[f"nsigma_tpc_{h}"], (X["tpc_signal"] - expected) / (res * expected), rtol=1e-9
+        )
+        beta_h = p / np.sqrt(p**2 + mass**2)
+        sigma = beta_h**2 * 0.080 / t_light
+        np.testing.assert_allclose(
+            X[f"nsigma_tof_{h}"], (X["tof_beta"] - beta_h) / sigma, rtol=1e-9, atol=1e-9
+        )
+    # under the true hypothesis, the TPC nsigma is a standard normal
+    for h, code in (("pi", 211), ("ka", 321), ("pr", 2212)):
+        ns = X.loc[(y.abs() == code).to_numpy(), f"nsigma_tpc_{h}"]
+        assert abs(ns.mean()) < 0.15
+        assert 0.9 < ns.std() < 1.1
+
+
+# --------------------------------------------------------------------------------------
+# make_pid_tracks: exactness of the posterior
+# --------------------------------------------------------------------------------------
+BINS = (0.05, 0.2, 0.4, 0.6, 0.8, 0.95)
+
+
+def _calibration_z(post, y, min_count=30):
+    """z-scores of (truly-c count - sum of P(c)) per class and posterior bin.
+
+    Given the posteriors, the indicators 1[y == c] are independent Bernoulli(P(c)) when
+    the posterior is exact, so the count minus the summed posterior has variance
+    sum P(c) (1 - P(c)) exactly.
+    """
+    y = np.asarray(y)
+    zs = {}
+    for code in post.columns:
+        pc = post[code].to_numpy()
+        for lo, hi in itertools.pairwise(BINS):
+            sel = (pc >= lo) & (pc < hi)
+            if sel.sum() < min_count:
+                continue
+            var = np.sum(pc[sel] * (1 - pc[sel]))
+            zs[(code, lo)] = (np.sum(y[sel] == code) - np.sum(pc[sel])) / np.sqrt(var)
+    return zs
+
+
+def test_posterior_is_calibrated(big):
+    zs = _calibration_z(big.posterior, big.target)
+    assert len(zs) >= 25  # enough ambiguous tracks in most classes and bins
+    worst = max(zs, key=lambda k: abs(zs[k]))
+    # 40 tests at most: P(max |z| > 4.5) < 40 * 7e-6 for an exact posterior
+    assert abs(zs[worst]) < 4.5, (worst, zs[worst])
+
+    # the brief's example: tracks with P(K+) in [0.4, 0.6] are K+ about half the time
+    pk = big.posterior[321].to_numpy()
+    sel = (pk >= 0.4) & (pk <= 0.6)
+    assert sel.sum() > 200
+    frac = np.mean(big.target.to_numpy()[sel] == 321)
+    se = np.sqrt(np.sum(pk[sel] * (1 - pk[sel]))) / sel.sum()
+    assert abs(frac - pk[sel].mean()) < 4 * se
+    assert 0.4 < frac < 0.6
+
+
+def test_calibration_test_has_power(big):
+    """The same test flags a posterior computed with a slightly wrong detector model."""
+    # tempered posterior (over-confident)
+    logp = np.log(big.posterior.to_numpy().clip(1e-300))
+    sharp = np.exp(1.5 * logp)
+    sharp /= sharp.sum(axis=1, keepdims=True)
+    zs = _calibration_z(pd.DataFrame(sharp, columns=big.posterior.columns), big.target)
+    assert max(abs(z) for z in zs.values()) > 6
+    # TPC resolution assumed 15 % better than the truth
+    prior = pid._check_abundances(None)
+    eff = {
+        "tof_pt_threshold": 0.5,
+        "tof_efficiency": 0.85,
+        "its_efficiency": 0.9,
+        "trd_efficiency": 0.3,
+    }
+    try:
+        pid._TPC_RES, saved = pid._TPC_RES * 0.85, pid._TPC_RES
+        wrong = pid._posterior(big.data, prior, **eff)
+    finally:
+        pid._TPC_RES = saved
+    zs = _calibration_z(pd.DataFrame(wrong, columns=big.posterior.columns), big.target)
+    assert max(abs(z) for z in zs.values()) > 6
+    # and the exact one is recovered by the private function
+    np.testing.assert_allclose(pid._posterior(big.data, prior, **eff), big.posterior, rtol=1e-12)
+
+
+def test_expected_accuracy_matches_argmax_accuracy(big):
+    res = bayes_limit(big.posterior, big.target)
+    pmax = big.posterior.to_numpy().max(axis=1)
+    se = np.sqrt(np.sum(pmax * (1 - pmax))) / len(pmax)
+    assert abs(res["accuracy"] - res["expected_accuracy"]) < 4.5 * se
+    assert 0.9 < res["accuracy"] < 0.99  # realistic, not trivial
+
+
+def test_bayes_beats_trained_classifiers():
+    xgboost = pytest.importorskip("xgboost")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    t = make_pid_tracks(40_000, random_state=4)
+    X, y, post = t.data, t.target.to_numpy(), t.posterior
+    tr, te = slice(0, 20_000), slice(20_000, None)
+    bayes = bayes_limit(post.iloc[te], y[te])
+    n_te = len(y[te])
+
+    le = LabelEncoder().fit(y)
+    clf = xgboost.XGBClassifier(n_estimators=100, max_depth=4, learning_rate=0.2, n_jobs=2)
+    clf.fit(X.iloc[tr], le.transform(y[tr]))
+    xgb_pred = le.inverse_transform(clf.predict(X.iloc[te]))
+    acc_xgb = np.mean(xgb_pred == y[te])
+    # paired comparison on the same tracks: the difference of accuracies has
+    # standard error at most sqrt(disagreement fraction / n)
+    se = np.sqrt(np.mean(xgb_pred != bayes["predict"]) / n_te)
+    assert bayes["accuracy"] >= acc_xgb - 3 * se
+    assert acc_xgb > bayes["accuracy"] - 0.03  # the problem is learnable
+    # the exact posterior also has the smaller log-loss (proper scoring rule)
+    assert log_loss(y[te], post.iloc[te].to_numpy(), labels=list(post.columns)) < log_loss(
+        le.transform(y[te]), clf.predict_proba(X.iloc[te])
+    )
+
+    logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    logreg.fit(X.iloc[tr].fillna(0.0), y[tr])
+    lr_pred = logreg.predict(X.iloc[te].fillna(0.0))
+    se = np.sqrt(np.mean(lr_pred != bayes["predict"]) / n_te)
+    assert bayes["accuracy"] >= np.mean(lr_pred == y[te]) - 3 * se
+
+
+def test_bayes_limit():
+    post = pd.DataFrame({211: [0.9, 0.2, 0.5], 321: [0.1, 0.8, 0.5]})
+    res = bayes_limit(post, np.array([211, 211, 211]))
+    assert res["predict"].tolist() == [211, 321, 211]
+    assert res["accuracy"] == pytest.approx(2 / 3)
+    assert res["expected_accuracy"] == pytest.approx((0.9 + 0.8 + 0.5) / 3)
+    with pytest.raises(ValueError, match="DataFrame"):
+        bayes_limit(post.to_numpy(), [211, 211, 211])
+    with pytest.raises(ValueError, match="entries"):
+        bayes_limit(post, [211])
+
+
+# --------------------------------------------------------------------------------------
+# Real-data loaders (skipped without the data folder)
+# --------------------------------------------------------------------------------------
+def _data_dir():
+    path = default_data_dir()
+    if path is None or not path.is_dir():
+        pytest.skip("real datasets not found (../shared/data or SKHEP_ML_DATA)")
+    return path
+
+
+def test_default_data_dir_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKHEP_ML_DATA", str(tmp_path))
+    assert default_data_dir() == tmp_path
+    with pytest.raises(FileNotFoundError, match="higgsml_atlas_2014_subset"):
+        load_higgsml()
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path))):
+        load_magic(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="LHCO"):
+        load_lhco_rnd(tmp_path)
+
+
+def test_higgsml():
+    folder = _data_dir() / "higgsml_atlas_2014_subset"
+    h = load_higgsml(folder)
+    assert h.data.shape == (22889, 30)
+    assert len(h.feature_names) == 30
+    assert all(c.startswith(("DER_", "PRI_")) for c in h.feature_names)
+    assert (h.data.dtypes == np.float64).all()
+    assert h.target.value_counts().to_dict() == {0: 15072, 1: 7817}
+    assert not (h.data == -999.0).any().any()
+    nan = h.data.isna().mean()
+    assert nan["DER_mass_MMC"] == pytest.approx(0.152, abs=0.001)
+    assert nan["DER_mass_jet_jet"] == pytest.approx(0.708, abs=0.001)
+    assert nan["PRI_jet_subleading_pt"] == pytest.approx(0.708, abs=0.001)
+    assert nan["PRI_jet_leading_pt"] == pytest.approx(0.398, abs=0.001)
+    assert nan["PRI_tau_pt"] == 0.0
+    # jet variables are missing exactly when there are too few jets
+    np.testing.assert_array_equal(h.data["PRI_jet_leading_pt"].isna(), h.data["PRI_jet_num"] == 0)
+    w, y = h.sample_weight, h.target.to_numpy()
+    assert w[y == 1].sum() == pytest.approx(64.611, abs=1e-3)
+    assert w[y == 0].sum() == pytest.approx(37467.64, abs=1e-2)
+    w2 = load_higgsml(folder, weight="Weight").sample_weight
+    assert w2[y == 1].sum() == pytest.approx(19.833, abs=1e-3)
+    # the file itself works too, and return_X_y
+    X, y2 = load_higgsml(
+        folder / "atlas-higgs-challenge-2014-v2_first22889.csv.gz", return_X_y=True
+    )
+    pd.testing.assert_frame_equal(X, h.data)
+    pd.testing.assert_series_equal(y2, h.target)
+    with pytest.raises(ValueError, match="weight"):
+        load_higgsml(folder, weight="nope")
+
+    # AMS normalisation on a held-out half
+    half = slice(0, 11_000)
+    ws = rescale_weights(y[half], w[half], higgsml_full_totals())
+    totals = higgsml_full_totals()
+    assert ws[y[half] == 1].sum() == pytest.approx(totals[1], rel=1e-12)
+    assert ws[y[half] == 0].sum() == pytest.approx(totals[0], rel=1e-12)
+
+
+def test_higgsml_missing_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=re.escape("nothing.csv.gz")):
+        load_higgsml(tmp_path / "nothing.csv.gz")
+
+
+def test_rescale_weights():
+    totals = higgsml_full_totals()
+    assert totals == {1: 691.988607712, 0: 410999.847322}
+    y = np.array([1, 0, 1, 0, 0])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 2.0])
+    out = rescale_weights(y, w)
+    assert out[y == 1].sum() == pytest.approx(totals[1])
+    assert out[y == 0].sum() == pytest.approx(totals[0])
+    np.testing.assert_allclose(out[y == 1] / out[y == 1].sum(), [0.25, 0.75])
+    with pytest.raises(ValueError, match="same length"):
+        rescale_weights(y, w[:3])
+    with pytest.raises(ValueError, match="no entry"):
+        rescale_weights(np.array([2, 0]), np.ones(2))
+    with pytest.raises(ValueError, match="sum to"):
+        rescale_weights(np.array([1, 0]), np.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize(
+    ("subset", "n_rows", "n_signal"),
+    [("data", 60_000, 395), ("data_test", 62_124, 377), ("test", 60_000, 20_000)],
+)
+def test_lhco(subset, n_rows, n_signal):
+    folder = _data_dir() / "lhco2020_rnd_signal_region"
+    d = load_lhco_rnd(folder, subset=subset)
+    assert d.data.shape == (n_rows, 5)
+    assert list(d.data.columns) == ["mjj", "mj1", "delta_mj", "tau21_j1", "tau21_j2"]
+    assert int(d.target.sum()) == n_signal
+    assert d.data["mjj"].between(3.3, 3.7).all()
+    assert (d.data["delta_mj"] >= 0).all()
+
+
+def test_lhco_extrasig_overlap():
+    folder = _data_dir() / "lhco2020_rnd_signal_region"
+    full = load_lhco_rnd(folder, subset="extrasig", exclude_test_overlap=False)
+    clean = load_lhco_rnd(folder, subset="extrasig")
+    assert len(full.data) == 74_527
+    assert len(full.data) - len(clean.data) == 20_000
+    assert (clean.target == 1).all()
+    test = load_lhco_rnd(folder, subset="test")
+    merged = clean.data.merge(test.data, how="inner")
+    assert len(merged) == 0
+    assert len(full.data.merge(test.data[test.target == 1], how="inner")) == 20_000
+    with pytest.raises(ValueError, match="subset"):
+        load_lhco_rnd(folder, subset="sideband")
+    with pytest.raises(ValueError, match="folder"):
+        load_lhco_rnd(folder / "innerdata_train.npy")
+
+
+def test_magic():
+    m = load_magic(_data_dir() / "magic_gamma_telescope")
+    assert m.data.shape == (19020, 10)
+    assert m.feature_names[0] == "fLength" and m.feature_names[-1] == "fDist"
+    assert m.target.value_counts().to_dict() == {1: 12332, 0: 6688}
+    assert not m.data.isna().any().any()
