@@ -2,11 +2,13 @@
 
 from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
 from skhep_ml.dnn import DNNClassifier
+from skhep_ml.fse import FSEAttentionClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DNNClassifier",
+    "FSEAttentionClassifier",
     "NSigmaClassifier",
     "RandomForestBaseline",
     "XGBoostBaseline",

@@ -15,7 +15,10 @@ Subclasses provide:
 - ``_build_criterion()``: a loss with ``reduction="none"`` (one value per row,
   or per row and output, summed over outputs);
 - optionally ``_net_class`` (a :class:`NeuralNet` subclass with its own
-  ``get_loss`` / ``train_step``) and ``_extra_callbacks()``.
+  ``get_loss`` / ``train_step``), ``_extra_callbacks()``, and
+  ``_post_fit(X, y, sample_weight, train_idx, valid_idx)``, called after
+  training with the rows of the split (``valid_idx`` is None without a
+  validation split), e.g. to calibrate thresholds on the validation rows.
 """
 
 from __future__ import annotations
@@ -202,6 +205,9 @@ class BaseNeuralEstimator(BaseEstimator):
     def _extra_callbacks(self):
         return []
 
+    def _post_fit(self, X, y, sample_weight, train_idx, valid_idx):
+        """Called at the end of training with the row indices of the split."""
+
     def _net_kwargs(self):
         """Extra keyword arguments for the skorch net (``module__...`` etc.)."""
         return {}
@@ -315,6 +321,7 @@ class BaseNeuralEstimator(BaseEstimator):
         self.history_ = self.net_.history
         self.n_epochs_ = len(self.history_)
         self.best_epoch_ = self._best_epoch()
+        self._post_fit(X, y, sample_weight, train_idx, valid_idx)
         return self
 
     def _best_epoch(self):

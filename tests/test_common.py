@@ -13,6 +13,21 @@ from skhep_ml.utils import expected_failed_checks
 # dozens of times on tiny data. Anything not listed runs with its defaults.
 FAST_PARAMS = {
     "DNNClassifier": dict(hidden_layers=(16,), max_epochs=40, lr=1e-2, batch_size=32),
+    # thresholds=None: check_classifiers_train asserts predict == argmax(predict_proba),
+    # which the default F1-optimal thresholds deliberately break (tests/test_fse.py
+    # tests them); everything else is checked as is.
+    "FSEAttentionClassifier": dict(
+        d_model=8,
+        embed_hidden=16,
+        dim_feedforward=16,
+        pool_hidden=8,
+        head_hidden=8,
+        n_layers=1,
+        max_epochs=30,
+        lr=1e-2,
+        batch_size=32,
+        thresholds=None,
+    ),
     "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
     "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
 }

@@ -36,14 +36,15 @@ class DropoutBank:
     matrix products of the whole network. Here a bank of ``size`` scaled
     masks (0 or ``1 / (1 - p)``) is drawn from 16-bit integers, four per
     64-bit draw, and every call takes a window at a random offset; the bank
-    is redrawn every ``refresh`` calls. Each element is dropped with
+    is redrawn every ``refresh`` calls (and grows to 8 times the largest
+    request). Each element is dropped with
     probability ``p`` (to 1 / 65536) and the elements of one call are
     independent; windows of different calls overlap at random positions only,
     which does not matter for regularisation. Every draw comes from torch's
     global generator, so a seeded fit is reproducible.
     """
 
-    def __init__(self, p, size=1 << 22, refresh=32):
+    def __init__(self, p, size=1 << 16, refresh=32):
         self.p = float(p)
         self.size = int(size)
         self.refresh = int(refresh)
@@ -51,7 +52,7 @@ class DropoutBank:
         self._calls = 0
 
     def _redraw(self, n, device):
-        size = max(self.size, 4 * n)
+        size = max(self.size, 8 * n)
         words = torch.empty((size + 3) // 4, dtype=torch.int64, device=device).random_()
         bits = words.view(torch.int16)[:size]
         keep = bits >= int(round(self.p * 65536)) - 32768
@@ -61,8 +62,11 @@ class DropoutBank:
     def __call__(self, x):
         n = x.numel()
         bank = self._bank
-        if bank is None or bank.device != x.device or bank.numel() < 2 * n or (
-            self._calls >= self.refresh
+        if (
+            bank is None
+            or bank.device != x.device
+            or bank.numel() < 4 * n
+            or (self._calls >= self.refresh)
         ):
             self._redraw(n, x.device)
             bank = self._bank
