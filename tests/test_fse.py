@@ -53,7 +53,7 @@ def test_missing_value_is_no_token_not_an_imputed_value(fitted):
     """A missing feature has no influence: the output of a row does not depend on
     what value was 'behind' the NaN, and equals the network run on the present
     tokens only (the missing token removed from the set)."""
-    clf, X, _ = fitted
+    clf = fitted[0]
     Xm = _all_patterns(4)
     net = clf.net_.module_.eval()
     with torch.no_grad():

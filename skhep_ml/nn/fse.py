@@ -55,7 +55,7 @@ class DropoutBank:
         size = max(self.size, 8 * n)
         words = torch.empty((size + 3) // 4, dtype=torch.int64, device=device).random_()
         bits = words.view(torch.int16)[:size]
-        keep = bits >= int(round(self.p * 65536)) - 32768
+        keep = bits >= round(self.p * 65536) - 32768
         self._bank = keep.to(torch.float32) * (1.0 / (1.0 - self.p))
         self._calls = 0
 
