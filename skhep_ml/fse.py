@@ -141,6 +141,10 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
     (2, 5)
     """
 
+    # [rows, tokens, 128] intermediates: 512-row chunks stay in cache (1.5x faster
+    # than 8192 on a CPU)
+    _predict_chunk = 512
+
     _parameter_constraints: dict = {
         **BaseNeuralClassifier._parameter_constraints,
         "multi_class": [StrOptions({"ovr", "softmax"})],
@@ -356,8 +360,9 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         chunks = []
         try:
             with torch.inference_mode():
-                for start in range(0, X.shape[0], 8192):
-                    xt = torch.tensor(X[start : start + 8192], device=self.net_.device)
+                for start in range(0, X.shape[0], self._predict_chunk):
+                    stop = start + self._predict_chunk
+                    xt = torch.tensor(X[start:stop], device=self.net_.device)
                     w, _ = module.pooling_weights(xt)
                     chunks.append(w.mean(dim=-1).cpu().numpy().astype(np.float64))
         finally:

@@ -118,7 +118,7 @@ class FSEEncoderLayer(nn.Module):
             a = torch.matmul(drop(s), v)
         a = a.transpose(1, 2).reshape(B, T, d)
         x = self.norm1(x + drop(self.out(a)))
-        f = self.ff2(drop(F.relu(self.ff1(x))))
+        f = self.ff2(drop(F.relu(self.ff1(x), inplace=True)))
         return self.norm2(x + drop(f))
 
 
@@ -181,12 +181,13 @@ class FSEAttentionNet(nn.Module):
         self.n_outputs = n_outputs
         self.separate_heads = separate_heads
         self.scale = Standardize(mean, std) if mean is not None else nn.Identity()
-        # [one-hot(j) ‖ v] @ W1 + b1 == E[j] + v * w + b1: E holds W1's one-hot rows.
+        # [one-hot(j) ‖ v] @ W1 + b1 == (W1[j] + b1) + v * w: E[j] holds W1's one-hot
+        # row plus the bias (every token has exactly one feature id), so one fused
+        # multiply-add builds the hidden layer of every token.
         self.feature_embedding = nn.Parameter(torch.empty(n_features, embed_hidden))
         self.value_weight = nn.Parameter(torch.empty(embed_hidden))
-        self.embed_bias = nn.Parameter(torch.empty(embed_hidden))
         bound = (n_features + 1) ** -0.5  # nn.Linear(n_features + 1, embed_hidden) init
-        for p in (self.feature_embedding, self.value_weight, self.embed_bias):
+        for p in (self.feature_embedding, self.value_weight):
             nn.init.uniform_(p, -bound, bound)
         self.embed_out = nn.Linear(embed_hidden, d_model)
         bank = DropoutBank(dropout) if dropout > 0 else None  # one bank for all layers
@@ -195,7 +196,7 @@ class FSEAttentionNet(nn.Module):
             for _ in range(n_layers)
         )
         self.pool = nn.Sequential(
-            nn.Linear(d_model, pool_hidden), nn.ReLU(), nn.Linear(pool_hidden, d_model)
+            nn.Linear(d_model, pool_hidden), nn.ReLU(inplace=True), nn.Linear(pool_hidden, d_model)
         )
         if separate_heads:
             self.head_hidden = nn.Linear(d_model, head_hidden * n_outputs)
@@ -216,8 +217,8 @@ class FSEAttentionNet(nn.Module):
         """Token states [B, T, d] and presence mask [B, T] of raw input ``x``."""
         present = ~torch.isnan(x)
         v = torch.where(present, self.scale(x), torch.zeros_like(x))
-        h = F.relu(self.feature_embedding + v.unsqueeze(-1) * self.value_weight + self.embed_bias)
-        h = self.embed_out(h)
+        h = torch.addcmul(self.feature_embedding, v.unsqueeze(-1), self.value_weight)
+        h = self.embed_out(F.relu(h, inplace=True))
         attn_mask = (present.unsqueeze(1) | self._eye).unsqueeze(1)  # [B, 1, T, T]
         for layer in self.layers:
             h = layer(h, attn_mask)
@@ -238,5 +239,5 @@ class FSEAttentionNet(nn.Module):
         z = (self._weights(h, present) * h).sum(dim=1)  # [B, d]
         if self.head is not None:
             return self.head(z)
-        hid = F.relu(self.head_hidden(z)).view(z.shape[0], self.n_outputs, -1)
+        hid = F.relu(self.head_hidden(z), inplace=True).view(z.shape[0], self.n_outputs, -1)
         return (hid * self.head_weight).sum(-1) + self.head_bias
