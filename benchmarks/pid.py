@@ -133,7 +133,10 @@ def run(args):
             row.update(_scores(y_te, y_pred, complete, "complete: "))
             records.append(row)
             curves.setdefault(name, []).append(_per_pt(y_te, y_pred, pt, 321, edges))
-            print(f"seed {seed} {name}: accuracy {row['accuracy']:.4f}, fit {fit_s:.1f} s")
+            print(
+                f"seed {seed} {name}: accuracy {row.get('accuracy', row['complete: accuracy']):.4f}, fit {fit_s:.1f} s",
+                flush=True,
+            )
 
     table = mean_std_table(records)
     headline = ["method", "accuracy", "complete: accuracy", "fit time [s]", "predict [rows/s]"]
@@ -251,7 +254,7 @@ def _speed(quick):
         net = est.net_.module_.eval()
         xt = torch.as_tensor(X_te)
         with torch.inference_mode():
-            raw = rows_per_second(lambda x, net=net: [net(c) for c in torch.split(x, 8192)], xt)
+            raw = rows_per_second(lambda x, net=net: [net(c) for c in torch.split(x, est._predict_chunk)], xt)
         api = rows_per_second(est.predict_proba, X_te)
         with tempfile.TemporaryDirectory() as d:
             path = to_onnx(est, f"{d}/fse.onnx")[0]
