@@ -254,7 +254,9 @@ def _speed(quick):
         net = est.net_.module_.eval()
         xt = torch.as_tensor(X_te)
         with torch.inference_mode():
-            raw = rows_per_second(lambda x, net=net: [net(c) for c in torch.split(x, est._predict_chunk)], xt)
+            raw = rows_per_second(
+                lambda x, net=net, k=est._predict_chunk: [net(c) for c in torch.split(x, k)], xt
+            )
         api = rows_per_second(est.predict_proba, X_te)
         with tempfile.TemporaryDirectory() as d:
             path = to_onnx(est, f"{d}/fse.onnx")[0]
