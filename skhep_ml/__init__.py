@@ -4,6 +4,7 @@ from skhep_ml.autoencoder import AutoencoderAnomalyDetector
 from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
 from skhep_ml.cwola import CWoLaClassifier
 from skhep_ml.dnn import DNNClassifier
+from skhep_ml.fse import FSEAttentionClassifier
 from skhep_ml.mda import MDAClassifier
 
 __version__ = "0.1.0"
@@ -12,6 +13,7 @@ __all__ = [
     "AutoencoderAnomalyDetector",
     "CWoLaClassifier",
     "DNNClassifier",
+    "FSEAttentionClassifier",
     "MDAClassifier",
     "NSigmaClassifier",
     "RandomForestBaseline",

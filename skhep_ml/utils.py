@@ -196,6 +196,14 @@ _EXPECTED = {
             "and fit raises a clear ValueError"
         ),
     },
+    "FSEAttentionClassifier": {
+        "check_methods_subset_invariance": (
+            "the float32 matrix products of torch's CPU BLAS round differently for different "
+            "row counts (the check predicts one row at a time); decision_function is on the "
+            "logit scale (|d| ~ 4), where these 1e-6 relative differences exceed the check's "
+            "1e-7 absolute tolerance. Batch independence is tested in tests/test_fse.py to 1e-6"
+        ),
+    },
     "RandomForestBaseline": {
         "check_sample_weight_equivalence_on_dense_data": (
             "the bootstrap draws rows with probability proportional to their weight, so a "

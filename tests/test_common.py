@@ -26,6 +26,21 @@ FAST_PARAMS = {
     "AutoencoderAnomalyDetector": dict(
         hidden_layers=(8, 2, 8), max_epochs=20, lr=1e-2, batch_size=32
     ),
+    # thresholds=None: check_classifiers_train asserts predict == argmax(predict_proba),
+    # which the default F1-optimal thresholds deliberately break (tests/test_fse.py
+    # tests them); everything else is checked as is.
+    "FSEAttentionClassifier": dict(
+        d_model=8,
+        embed_hidden=16,
+        dim_feedforward=16,
+        pool_hidden=8,
+        head_hidden=8,
+        n_layers=1,
+        max_epochs=30,
+        lr=1e-2,
+        batch_size=32,
+        thresholds=None,
+    ),
     "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
     "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
     # the checks' arrays have no mass column: plain CWoLa fit(X, y) on every column
@@ -56,7 +71,9 @@ ESTIMATORS = list(_instances())
 def test_every_public_estimator_is_checked():
     assert {type(e).__name__ for e in ESTIMATORS} >= {
         "AutoencoderAnomalyDetector",
+        "CWoLaClassifier",
         "DNNClassifier",
+        "FSEAttentionClassifier",
         "MDAClassifier",
         "NSigmaClassifier",
         "RandomForestBaseline",

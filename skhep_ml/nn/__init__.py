@@ -1,6 +1,7 @@
 """Pure torch modules of skhep_ml (no scikit-learn in here)."""
 
 from skhep_ml.nn.autoencoder import Autoencoder, VariationalAutoencoder, gaussian_kl
+from skhep_ml.nn.fse import FSEAttentionNet
 from skhep_ml.nn.layers import Standardize, activation, feature_scaling
 from skhep_ml.nn.mda import (
     ClusterCNN,
@@ -17,6 +18,7 @@ __all__ = [
     "MLP",
     "Autoencoder",
     "ClusterCNN",
+    "FSEAttentionNet",
     "GradientReversal",
     "HitGraphNet",
     "MDANet",

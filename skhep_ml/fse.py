@@ -1,0 +1,379 @@
+"""Feature Set Embedding + attention classifier for data with missing values.
+
+The particle-identification network of ALICE for tracks with missing detector
+signals (EPJ C 84 (2024) 691, JINST 19 (2024) C07013; inspired by AMI-Net):
+every present (feature, value) pair of a row is a token, a missing value (NaN)
+is no token and is never imputed. The torch module is
+:class:`skhep_ml.nn.FSEAttentionNet`.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.special import expit, log_softmax
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from skhep_ml._base import BaseNeuralClassifier
+from skhep_ml.metrics import f1_optimal_threshold
+from skhep_ml.nn import FSEAttentionNet, feature_scaling
+from skhep_ml.utils import validate_predict_data
+
+__all__ = ["FSEAttentionClassifier"]
+
+# certainties are clipped to [_CLIP, 1 - _CLIP] before taking logits
+_CLIP = 1e-12
+
+
+def _logit(p):
+    p = np.clip(p, _CLIP, 1.0 - _CLIP)
+    return np.log(p) - np.log1p(-p)
+
+
+class FSEAttentionClassifier(BaseNeuralClassifier):
+    """Transformer over the set of present features; NaN means "no signal".
+
+    Each present (feature, value) pair of a row is embedded as a token (the
+    seed's MLP over ``[one-hot(feature) ‖ value]``, n -> 128 -> ``d_model``),
+    a Transformer encoder (``n_layers`` layers, ``n_heads`` heads,
+    feed-forward ``dim_feedforward``) mixes the tokens, an attention pooling
+    (MLP ``d_model`` -> 64 -> ``d_model`` scoring every token per channel,
+    softmax over the present tokens) sums them into one vector, and a head
+    ``d_model`` -> 64 -> 1 per class (``multi_class="ovr"``, binary
+    cross-entropy, as ALICE trains one model per species) or a softmax head
+    (``multi_class="softmax"``, cross-entropy) classifies it.
+
+    A batch may mix every pattern of missing features (the attention and the
+    pooling are masked per row); a row with every feature missing gets a
+    finite, constant prediction. Each feature is standardised with the mean
+    and standard deviation of its present training values, inside the
+    network, so that a saved or exported model (:func:`skhep_ml.export.to_onnx`)
+    takes raw values.
+
+    ``predict`` applies per-class thresholds ``thresholds_`` on the class
+    certainty (the sigmoid of a species head for ``"ovr"``, the softmax
+    probability for ``"softmax"``), each maximising the F1 score of its class
+    (one-vs-rest) on the validation split: the predicted class is the one
+    whose certainty exceeds its threshold by the largest margin in logit,
+    ``decision_function``.
+
+    Parameters
+    ----------
+    multi_class : {"ovr", "softmax"}, default="ovr"
+        One sigmoid head per class (binary problems: one head for
+        ``classes_[1]``) or one softmax head.
+    d_model : int, default=32
+        Token width.
+    n_heads : int, default=2
+    n_layers : int, default=2
+    dim_feedforward : int, default=128
+    embed_hidden : int, default=128
+        Hidden width of the token embedding.
+    pool_hidden : int, default=64
+        Hidden width of the pooling scorer.
+    head_hidden : int, default=64
+        Hidden width of each classification head.
+    dropout : float, default=0.1
+    thresholds : {"f1"} or None, default="f1"
+        ``"f1"``: per-class F1-optimal thresholds on the validation split
+        (on the training rows when there is no validation split). ``None``:
+        every threshold 0.5 (``"ovr"``; ``predict`` is then the most certain
+        class) or equal (``"softmax"``: ``predict`` is the argmax of
+        ``predict_proba``).
+    max_epochs : int, default=30
+    batch_size : int, default=64
+    lr : float, default=5e-4
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+    weight_decay : float, default=0.0
+    lr_schedule : {"exponential", "cosine"} or None, default="exponential"
+    lr_decay : float, default=0.98
+    validation_fraction : float or None, default=0.1
+    early_stopping : bool, default=True
+    n_iter_no_change : int, default=10
+    class_weight : dict, "balanced" or None, default=None
+    random_state : int, RandomState instance or None, default=None
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    verbose : int, default=0
+    warm_start : bool, default=False
+        See :class:`skhep_ml._base.BaseNeuralEstimator`. ``sample_weight``
+        in ``fit`` weighs each row's loss and its F1 in the threshold choice;
+        negative weights (NLO simulation) enter both with their sign.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    thresholds_ : ndarray of shape (n_classes,), or (1,) for binary problems
+        Certainty threshold of each class (binary: of ``classes_[1]``).
+    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,)
+        Standardisation of each feature, from its present training values.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+    net_ : skorch.NeuralNet
+        ``net_.module_`` is the :class:`~skhep_ml.nn.FSEAttentionNet`.
+    history_, n_epochs_, best_epoch_
+        As for every neural estimator.
+
+    See Also
+    --------
+    skhep_ml.export.to_onnx : export to ONNX (and the ALICE O2Physics layout).
+    skhep_ml.XGBoostBaseline : gradient-boosted trees, also NaN-native.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from skhep_ml import FSEAttentionClassifier
+    >>> X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    >>> X[::3, 0] = np.nan  # a missing signal is no token, never imputed
+    >>> clf = FSEAttentionClassifier(max_epochs=15, lr=3e-3, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.85
+    True
+    >>> proba = clf.predict_proba(np.full((1, 5), np.nan))  # every feature missing
+    >>> bool(np.isfinite(proba).all())
+    True
+    >>> clf.attention_weights(X[:2]).shape
+    (2, 5)
+    """
+
+    # [rows, tokens, 128] intermediates: 512-row chunks stay in cache (1.5x faster
+    # than 8192 on a CPU)
+    _predict_chunk = 512
+
+    _parameter_constraints: dict = {
+        **BaseNeuralClassifier._parameter_constraints,
+        "multi_class": [StrOptions({"ovr", "softmax"})],
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 0, None, closed="left")],
+        "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
+        "embed_hidden": [Interval(Integral, 1, None, closed="left")],
+        "pool_hidden": [Interval(Integral, 1, None, closed="left")],
+        "head_hidden": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "thresholds": [StrOptions({"f1"}), None],
+    }
+
+    def __init__(
+        self,
+        multi_class="ovr",
+        d_model=32,
+        n_heads=2,
+        n_layers=2,
+        dim_feedforward=128,
+        embed_hidden=128,
+        pool_hidden=64,
+        head_hidden=64,
+        dropout=0.1,
+        thresholds="f1",
+        *,
+        max_epochs=30,
+        batch_size=64,
+        lr=5e-4,
+        optimizer="adam",
+        weight_decay=0.0,
+        lr_schedule="exponential",
+        lr_decay=0.98,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=10,
+        class_weight=None,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.multi_class = multi_class
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dim_feedforward = dim_feedforward
+        self.embed_hidden = embed_hidden
+        self.pool_hidden = pool_hidden
+        self.head_hidden = head_hidden
+        self.dropout = dropout
+        self.thresholds = thresholds
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- network -------------------------------------------------------------
+    def _n_outputs(self):
+        n = len(self.classes_)
+        return 1 if (self.multi_class == "ovr" and n == 2) else n
+
+    def _build_module(self, X, y):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
+        self.feature_mean_, self.feature_scale_ = feature_scaling(X)
+        return FSEAttentionNet(
+            X.shape[1],
+            self._n_outputs(),
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            dim_feedforward=self.dim_feedforward,
+            embed_hidden=self.embed_hidden,
+            pool_hidden=self.pool_hidden,
+            head_hidden=self.head_hidden,
+            dropout=self.dropout,
+            separate_heads=self.multi_class == "ovr",
+            mean=self.feature_mean_,
+            std=self.feature_scale_,
+        )
+
+    def _build_criterion(self):
+        if self.multi_class == "ovr":
+            return nn.BCEWithLogitsLoss(reduction="none")
+        return nn.CrossEntropyLoss(reduction="none")
+
+    def _encode_target(self, y_enc):
+        if self.multi_class == "softmax":
+            return y_enc.astype(np.int64)
+        if self._n_outputs() == 1:
+            return y_enc.astype(np.float32)[:, None]
+        return np.eye(len(self.classes_), dtype=np.float32)[y_enc]
+
+    # -- outputs -------------------------------------------------------------
+    def _certainty_logit(self, output):
+        """Logit of each class certainty, [n, n_outputs] (float64)."""
+        output = output.astype(np.float64)
+        if self.multi_class == "ovr":
+            return output
+        logp = log_softmax(output, axis=1)
+        p = np.exp(logp)
+        return logp - np.log(np.clip(1.0 - p, _CLIP, None))
+
+    def _certainty(self, X):
+        """Certainty of each class (sigmoid of its head, or softmax probability)."""
+        return expit(self._certainty_logit(self._forward(X)))
+
+    def _proba_from_output(self, output):
+        output = output.astype(np.float64)
+        if self.multi_class == "softmax":
+            return super()._proba_from_output(output)
+        c = expit(output)
+        if c.shape[1] == 1:
+            return np.hstack([1.0 - c, c])
+        return c / np.clip(c.sum(axis=1, keepdims=True), _CLIP, None)
+
+    def _post_fit(self, X, y, sample_weight, train_idx, valid_idx):
+        rows = train_idx if valid_idx is None else valid_idx
+        n_out = self._n_outputs()
+        if self.thresholds is None:
+            self.thresholds_ = np.full(n_out, 0.5)
+            return
+        certainty = self._certainty(X[rows])
+        y_rows = np.asarray(y)[rows]
+        y_enc = y_rows if y_rows.ndim == 1 else np.argmax(y_rows, axis=1)
+        if n_out == 1 and y_rows.ndim == 2:  # binary ovr: targets [n, 1]
+            y_enc = y_rows[:, 0].astype(np.int64)
+        w = sample_weight[rows]
+        cols = [1] if len(self.classes_) == 2 else range(len(self.classes_))
+        thresholds = []
+        for k in cols:
+            score = certainty[:, -1] if n_out == 1 else certainty[:, k]
+            truth = (y_enc == k).astype(int)
+            if truth.sum() == 0 or (w[truth == 1].sum() <= 0):
+                thresholds.append(0.5)
+                continue
+            thresholds.append(f1_optimal_threshold(truth, score, sample_weight=w)[0])
+        self.thresholds_ = np.asarray(thresholds, dtype=np.float64)
+
+    def decision_function(self, X):
+        """Margin of each class certainty over its threshold, in logit.
+
+        Positive where a class passes its threshold (``thresholds_``);
+        ``predict`` takes the largest.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), or (n_samples,) for binary
+        problems (the margin of ``classes_[1]``).
+        """
+        check_is_fitted(self)
+        X = validate_predict_data(self, X, allow_nan=True)
+        # through the certainty, as when the thresholds were chosen, so that a row
+        # whose certainty equals a threshold gets a margin of exactly 0
+        logit = _logit(self._certainty(X))
+        if len(self.classes_) == 2:
+            return logit[:, -1] - _logit(self.thresholds_[0])
+        return logit - _logit(self.thresholds_)
+
+    def predict(self, X):
+        """Class of the largest certainty margin over its threshold.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            return self.classes_[(d >= 0).astype(int)]  # a cut keeps score >= threshold
+        return self.classes_[np.argmax(d, axis=1)]
+
+    def attention_weights(self, X):
+        """Pooling weight of every feature, averaged over the token channels.
+
+        The weights of a row sum to 1 over its present features and are 0 for
+        its missing ones (a row with no present feature has all 0).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, n_features)
+            Columns are ``feature_names_in_`` (or ``x0``, ``x1``, ...).
+        """
+        check_is_fitted(self)
+        X = validate_predict_data(self, X, allow_nan=True)
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        chunks = []
+        try:
+            with torch.inference_mode():
+                for start in range(0, X.shape[0], self._predict_chunk):
+                    stop = start + self._predict_chunk
+                    xt = torch.tensor(X[start:stop], device=self.net_.device)
+                    w, _ = module.pooling_weights(xt)
+                    chunks.append(w.mean(dim=-1).cpu().numpy().astype(np.float64))
+        finally:
+            module.train(was_training)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i}" for i in range(self.n_features_in_)]
+        w = np.concatenate(chunks) if chunks else np.zeros((0, self.n_features_in_))
+        return pd.DataFrame(w, columns=list(names))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -1,0 +1,245 @@
+"""Feature Set Embedding + Transformer encoder + attention pooling (pure torch).
+
+The network of the ALICE particle-identification study with missing detector
+signals (EPJ C 84 (2024) 691): every present (feature, value) pair of a track
+is a token, a missing value (NaN) is no token. Written for speed on small
+inputs (d_model 32, about 20 tokens): one fused QKV projection per layer,
+``scaled_dot_product_attention`` with a boolean mask, no per-token Python
+loops, and a mask-aware pooling, so that one batch may mix every missingness
+pattern (the ALICE code batches one pattern at a time).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from skhep_ml.nn.layers import Standardize
+
+__all__ = ["FSEAttentionNet", "FSEEncoderLayer"]
+
+# Score given to missing tokens before the pooling softmax: finite, so that a
+# row with no present token gives exp(0) * 0 = 0 weights, never NaN.
+_MASKED = -1e9
+
+
+def _identity(x):
+    return x
+
+
+class DropoutBank:
+    """Dropout masks cut from a bank of Bernoulli draws (fast on a CPU).
+
+    torch draws about 10 ns per random number on a CPU, so ``nn.Dropout`` on
+    the [batch, tokens, 128] feed-forward activations costs more than the
+    matrix products of the whole network. Here a bank of ``size`` scaled
+    masks (0 or ``1 / (1 - p)``) is drawn from 16-bit integers, four per
+    64-bit draw, and every call takes a window at a random offset; the bank
+    is redrawn every ``refresh`` calls (and grows to 8 times the largest
+    request). Each element is dropped with
+    probability ``p`` (to 1 / 65536) and the elements of one call are
+    independent; windows of different calls overlap at random positions only,
+    which does not matter for regularisation. Every draw comes from torch's
+    global generator, so a seeded fit is reproducible.
+    """
+
+    def __init__(self, p, size=1 << 16, refresh=32):
+        self.p = float(p)
+        self.size = int(size)
+        self.refresh = int(refresh)
+        self._bank = None
+        self._calls = 0
+
+    def _redraw(self, n, device):
+        size = max(self.size, 8 * n)
+        words = torch.empty((size + 3) // 4, dtype=torch.int64, device=device).random_()
+        bits = words.view(torch.int16)[:size]
+        keep = bits >= round(self.p * 65536) - 32768
+        self._bank = keep.to(torch.float32) * (1.0 / (1.0 - self.p))
+        self._calls = 0
+
+    def __call__(self, x):
+        n = x.numel()
+        bank = self._bank
+        if (
+            bank is None
+            or bank.device != x.device
+            or bank.numel() < 4 * n
+            or (self._calls >= self.refresh)
+        ):
+            self._redraw(n, x.device)
+            bank = self._bank
+        self._calls += 1
+        start = int(torch.randint(0, bank.numel() - n + 1, ()))
+        return x * bank[start : start + n].view(x.shape).to(x.dtype)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_bank": None, "_calls": 0}
+
+
+class FSEEncoderLayer(nn.Module):
+    """Post-norm Transformer encoder layer (as ``nn.TransformerEncoderLayer``
+    with ``batch_first=True``, ReLU) with a fused QKV projection.
+
+    Dropout acts, as in ``nn.TransformerEncoderLayer``, on the attention
+    output, the feed-forward hidden layer and the feed-forward output, with
+    the fast masks of :class:`DropoutBank`; the attention weights themselves
+    are not dropped, so that the fused ``scaled_dot_product_attention``
+    kernel does the attention (forward and backward 30% faster on a CPU than
+    an explicit softmax with dropout).
+
+    Parameters
+    ----------
+    d_model : int
+    n_heads : int
+    dim_feedforward : int
+    dropout : float
+    """
+
+    def __init__(self, d_model=32, n_heads=2, dim_feedforward=128, dropout=0.1, bank=None):
+        super().__init__()
+        self.drop = bank if bank is not None else DropoutBank(dropout)
+        if d_model % n_heads:
+            raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.ff1 = nn.Linear(d_model, dim_feedforward)
+        self.ff2 = nn.Linear(dim_feedforward, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+
+    def forward(self, x, attn_mask):
+        """``x``: [B, T, d]; ``attn_mask``: bool [B, 1, T, T], True = may attend."""
+        B, T, d = x.shape
+        h = self.n_heads
+        q, k, v = self.qkv(x).view(B, T, 3, h, d // h).permute(2, 0, 3, 1, 4).unbind(0)
+        drop = self.drop if (self.training and self.dropout > 0) else _identity
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        a = a.transpose(1, 2).reshape(B, T, d)
+        x = self.norm1(x + drop(self.out(a)))
+        f = self.ff2(drop(F.relu(self.ff1(x), inplace=True)))
+        return self.norm2(x + drop(f))
+
+
+class FSEAttentionNet(nn.Module):
+    """Set-of-tokens classifier for inputs with missing values (NaN).
+
+    ``x`` [B, n_features] raw values, NaN = missing:
+
+    1. standardise with the stored per-feature ``mean`` / ``std``;
+    2. the presence mask is taken, then NaN is replaced by 0 so that no NaN
+       reaches a matrix product (the exported graph is NaN-safe);
+    3. token of feature ``j`` with value ``v``:
+       ``Linear(ReLU(E[j] + v * w), d_model)``, which is exactly the seed's MLP
+       over ``[one-hot(j) ‖ v]`` (n_features + 1 -> ``embed_hidden`` -> d_model)
+       without building the one-hot;
+    4. ``n_layers`` encoder layers where a token attends to the present
+       tokens (and to itself, so that no attention row is empty);
+    5. attention pooling: an MLP d -> ``pool_hidden`` -> d scores every token
+       per channel, softmax over the present tokens, weighted sum; a row with
+       no present token pools to the zero vector (a finite, constant output);
+    6. a head d -> ``head_hidden`` -> 1 per output (``separate_heads=True``,
+       one binary head per species as in the paper), or one head
+       d -> ``head_hidden`` -> ``n_outputs``.
+
+    Parameters
+    ----------
+    n_features : int
+    n_outputs : int
+    d_model, n_heads, n_layers, dim_feedforward : int
+    embed_hidden, pool_hidden, head_hidden : int
+    dropout : float
+    separate_heads : bool
+    mean, std : array-like of shape (n_features,) or None
+        Input standardisation stored in the network.
+
+    Returns (forward)
+    -----------------
+    logits : Tensor [B, n_outputs]
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_outputs,
+        *,
+        d_model=32,
+        n_heads=2,
+        n_layers=2,
+        dim_feedforward=128,
+        embed_hidden=128,
+        pool_hidden=64,
+        head_hidden=64,
+        dropout=0.1,
+        separate_heads=True,
+        mean=None,
+        std=None,
+    ):
+        super().__init__()
+        self.n_features = n_features
+        self.n_outputs = n_outputs
+        self.separate_heads = separate_heads
+        self.scale = Standardize(mean, std) if mean is not None else nn.Identity()
+        # [one-hot(j) ‖ v] @ W1 + b1 == (W1[j] + b1) + v * w: E[j] holds W1's one-hot
+        # row plus the bias (every token has exactly one feature id), so one fused
+        # multiply-add builds the hidden layer of every token.
+        self.feature_embedding = nn.Parameter(torch.empty(n_features, embed_hidden))
+        self.value_weight = nn.Parameter(torch.empty(embed_hidden))
+        bound = (n_features + 1) ** -0.5  # nn.Linear(n_features + 1, embed_hidden) init
+        for p in (self.feature_embedding, self.value_weight):
+            nn.init.uniform_(p, -bound, bound)
+        self.embed_out = nn.Linear(embed_hidden, d_model)
+        bank = DropoutBank(dropout) if dropout > 0 else None  # one bank for all layers
+        self.layers = nn.ModuleList(
+            FSEEncoderLayer(d_model, n_heads, dim_feedforward, dropout, bank)
+            for _ in range(n_layers)
+        )
+        self.pool = nn.Sequential(
+            nn.Linear(d_model, pool_hidden), nn.ReLU(inplace=True), nn.Linear(pool_hidden, d_model)
+        )
+        if separate_heads:
+            self.head_hidden = nn.Linear(d_model, head_hidden * n_outputs)
+            # one 64 -> 1 output layer per species: block-diagonal, as a batched product
+            self.head_weight = nn.Parameter(torch.empty(n_outputs, head_hidden))
+            self.head_bias = nn.Parameter(torch.empty(n_outputs))
+            b = head_hidden**-0.5
+            nn.init.uniform_(self.head_weight, -b, b)
+            nn.init.uniform_(self.head_bias, -b, b)
+            self.head = None
+        else:
+            self.head = nn.Sequential(
+                nn.Linear(d_model, head_hidden), nn.ReLU(), nn.Linear(head_hidden, n_outputs)
+            )
+        self.register_buffer("_eye", torch.eye(n_features, dtype=torch.bool), persistent=False)
+
+    def _encode(self, x):
+        """Token states [B, T, d] and presence mask [B, T] of raw input ``x``."""
+        present = ~torch.isnan(x)
+        v = torch.where(present, self.scale(x), torch.zeros_like(x))
+        h = torch.addcmul(self.feature_embedding, v.unsqueeze(-1), self.value_weight)
+        h = self.embed_out(F.relu(h, inplace=True))
+        attn_mask = (present.unsqueeze(1) | self._eye).unsqueeze(1)  # [B, 1, T, T]
+        for layer in self.layers:
+            h = layer(h, attn_mask)
+        return h, present
+
+    def pooling_weights(self, x):
+        """Per-token, per-channel pooling weights [B, T, d] (0 for missing tokens)."""
+        h, present = self._encode(x)
+        return self._weights(h, present), h
+
+    def _weights(self, h, present):
+        s = self.pool(h).masked_fill(~present.unsqueeze(-1), _MASKED)
+        e = torch.exp(s - s.amax(dim=1, keepdim=True)) * present.unsqueeze(-1).to(h.dtype)
+        return e / e.sum(dim=1, keepdim=True).clamp_min(torch.finfo(h.dtype).tiny)
+
+    def forward(self, x):
+        h, present = self._encode(x)
+        z = (self._weights(h, present) * h).sum(dim=1)  # [B, d]
+        if self.head is not None:
+            return self.head(z)
+        hid = F.relu(self.head_hidden(z), inplace=True).view(z.shape[0], self.n_outputs, -1)
+        return (hid * self.head_weight).sum(-1) + self.head_bias

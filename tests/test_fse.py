@@ -1,0 +1,234 @@
+"""FSEAttentionClassifier: missing values as absent tokens, thresholds, attention weights."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skhep_ml import FSEAttentionClassifier
+from skhep_ml.nn import FSEAttentionNet
+
+SMALL = dict(
+    d_model=8, embed_hidden=16, dim_feedforward=16, pool_hidden=8, head_hidden=8, n_layers=1
+)
+
+
+def _data(n=600, n_features=4, n_classes=3, missing=0.25, seed=0):
+    """Classes separated by the first features; NaN holes at random."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n)
+    X = rng.normal(size=(n, n_features)) + 2.0 * y[:, None] * (np.arange(n_features) < 2)
+    X[rng.random(X.shape) < missing] = np.nan
+    return X.astype(np.float32), y
+
+
+def _all_patterns(n_features, seed=1):
+    """One row per missingness pattern (all 2**n), the last one all missing."""
+    pats = np.array(list(itertools.product([False, True], repeat=n_features)))
+    X = np.random.default_rng(seed).normal(size=pats.shape).astype(np.float32)
+    X[pats] = np.nan
+    return X
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _data()
+    return FSEAttentionClassifier(**SMALL, max_epochs=15, lr=1e-2, random_state=0).fit(X, y), X, y
+
+
+def test_learns_with_missing_values(fitted):
+    clf, X, y = fitted
+    assert clf.score(X, y) > 0.8
+    assert clf.thresholds_.shape == (3,)
+    assert np.all((clf.thresholds_ > 0) & (clf.thresholds_ < 1))
+
+
+def test_missing_value_is_no_token_not_an_imputed_value(fitted):
+    """A missing feature has no influence: the output of a row does not depend on
+    what value was 'behind' the NaN, and equals the network run on the present
+    tokens only (the missing token removed from the set)."""
+    clf = fitted[0]
+    Xm = _all_patterns(4)
+    net = clf.net_.module_.eval()
+    with torch.no_grad():
+        full = net(torch.as_tensor(Xm))
+        for i, row in enumerate(Xm):
+            present = ~np.isnan(row)
+            if not present.any():
+                continue
+            # same network restricted to the present features
+            k = int(present.sum())
+            sub = FSEAttentionNet(
+                k, net.n_outputs, **_net_kwargs(clf), mean=np.zeros(k), std=np.ones(k)
+            )
+            sub.load_state_dict(_restrict(net.state_dict(), present), strict=False)
+            sub.eval()
+            out = sub(torch.as_tensor(row[present][None]))
+            np.testing.assert_allclose(out.numpy(), full[i : i + 1].numpy(), atol=1e-5)
+
+
+def _net_kwargs(clf):
+    return dict(
+        d_model=clf.d_model,
+        n_heads=clf.n_heads,
+        n_layers=clf.n_layers,
+        dim_feedforward=clf.dim_feedforward,
+        embed_hidden=clf.embed_hidden,
+        pool_hidden=clf.pool_hidden,
+        head_hidden=clf.head_hidden,
+        dropout=0.0,
+        separate_heads=clf.multi_class == "ovr",
+    )
+
+
+def _restrict(state, present):
+    out = {}
+    idx = torch.as_tensor(np.flatnonzero(present))
+    for k, v in state.items():
+        if k == "feature_embedding":
+            v = v[idx]
+        elif k in ("scale.mean", "scale.std"):
+            v = v[idx]
+        out[k] = v
+    return out
+
+
+def test_every_pattern_in_one_batch_is_finite_and_batch_independent(fitted):
+    clf, _, _ = fitted
+    Xm = _all_patterns(4)
+    proba = clf.predict_proba(Xm)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    # a row's prediction does not depend on the other rows of its batch
+    one_by_one = np.vstack([clf.predict_proba(Xm[i : i + 1]) for i in range(len(Xm))])
+    np.testing.assert_allclose(proba, one_by_one, atol=1e-6)
+    # the all-missing row gets the same (finite) answer whatever the batch
+    assert np.isfinite(clf.decision_function(Xm[-1:])).all()
+
+
+def test_thresholds_drive_predict(fitted):
+    clf, X, _ = fitted
+    d = clf.decision_function(X)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(d, axis=1)])
+    # a margin is >= 0 exactly where the class certainty passes its threshold
+    certainty = torch.sigmoid(
+        torch.as_tensor(clf._forward(X.astype(np.float32)), dtype=torch.float64)
+    ).numpy()
+    np.testing.assert_array_equal(d >= 0, certainty >= clf.thresholds_ - 1e-12)
+    none = clone(clf).set_params(thresholds=None).fit(*_data())
+    np.testing.assert_array_equal(none.thresholds_, 0.5)
+    np.testing.assert_array_equal(
+        none.predict(X), none.classes_[np.argmax(none.predict_proba(X), axis=1)]
+    )
+
+
+def test_thresholds_are_f1_optimal_on_the_validation_split():
+    """With thresholds chosen on the validation rows, each class's F1 there is the best
+    reachable by cutting on its certainty."""
+    from skhep_ml.metrics import f1_optimal_threshold
+
+    X, y = _data(n=400, n_classes=2)
+    clf = FSEAttentionClassifier(**SMALL, max_epochs=5, lr=1e-2, random_state=0)
+    seen = {}
+
+    def spy(self, X_, y_, w, train_idx, valid_idx):
+        seen["valid"] = valid_idx
+        FSEAttentionClassifier._post_fit(self, X_, y_, w, train_idx, valid_idx)
+
+    clf._post_fit = spy.__get__(clf)
+    clf.fit(X, y)
+    valid = seen["valid"]
+    assert valid is not None and len(valid) == 40
+    p1 = clf.predict_proba(X[valid])[:, 1]
+    thr, _ = f1_optimal_threshold(y[valid], p1)
+    assert clf.thresholds_.shape == (1,)
+    assert clf.thresholds_[0] == pytest.approx(thr, rel=1e-5)
+    np.testing.assert_array_equal(clf.predict(X) == 1, clf.predict_proba(X)[:, 1] >= thr)
+
+
+@pytest.mark.parametrize("multi_class", ["ovr", "softmax"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_heads(multi_class, n_classes):
+    X, y = _data(n=300, n_classes=n_classes)
+    clf = FSEAttentionClassifier(
+        **SMALL, multi_class=multi_class, max_epochs=8, lr=1e-2, random_state=0
+    ).fit(X, y)
+    n_out = 1 if (multi_class == "ovr" and n_classes == 2) else n_classes
+    assert clf.net_.module_.n_outputs == n_out
+    assert clf.predict_proba(X).shape == (300, n_classes)
+    d = clf.decision_function(X)
+    assert d.shape == ((300,) if n_classes == 2 else (300, n_classes))
+    assert clf.score(X, y) > 0.7
+
+
+def test_attention_weights_dataframe():
+    X, y = _data(n=300)
+    df = pd.DataFrame(X, columns=["tpc", "tof", "trd", "its"])
+    clf = FSEAttentionClassifier(**SMALL, max_epochs=3, random_state=0).fit(df, y)
+    w = clf.attention_weights(df.iloc[:50])
+    assert list(w.columns) == ["tpc", "tof", "trd", "its"]
+    present = df.iloc[:50].notna().to_numpy()
+    np.testing.assert_array_equal(w.to_numpy()[~present], 0.0)
+    rows = present.any(axis=1)
+    np.testing.assert_allclose(w.to_numpy()[rows].sum(axis=1), 1.0, atol=1e-5)
+    assert (w.iloc[:, :].to_numpy()[present] > 0).all()
+
+
+def test_standardisation_is_learned_from_present_values_and_inside_the_network():
+    X, y = _data(n=300)
+    X[:, 2] = X[:, 2] * 1000.0 + 5000.0
+    clf = FSEAttentionClassifier(**SMALL, max_epochs=2, random_state=0).fit(X, y)
+    present = ~np.isnan(X[:, 2])
+    assert clf.feature_mean_[2] == pytest.approx(X[present, 2].mean(), rel=1e-4)
+    assert clf.feature_scale_[2] == pytest.approx(X[present, 2].std(), rel=1e-3)
+    buf = clf.net_.module_.scale
+    np.testing.assert_allclose(buf.mean.numpy(), clf.feature_mean_)
+
+
+def test_all_missing_training_rows_and_column():
+    X, y = _data(n=200)
+    X[:20] = np.nan  # rows with no token at all
+    X[:, 3] = np.nan  # a feature never present
+    clf = FSEAttentionClassifier(**SMALL, max_epochs=3, random_state=0).fit(X, y)
+    assert np.isfinite(clf.predict_proba(X)).all()
+    assert all(np.isfinite(p.detach().numpy()).all() for p in clf.net_.module_.parameters())
+
+
+def test_pipeline_and_grid_search():
+    X, y = _data(n=300)
+    pipe = make_pipeline(
+        FunctionTransformer(lambda a: a * 2.0),  # any NaN-preserving preprocessing
+        FSEAttentionClassifier(**SMALL, max_epochs=4, lr=1e-2, random_state=0),
+    )
+    grid = GridSearchCV(
+        pipe, {"fseattentionclassifier__multi_class": ["ovr", "softmax"]}, cv=2
+    ).fit(X, y)
+    assert grid.best_params_["fseattentionclassifier__multi_class"] in ("ovr", "softmax")
+    assert grid.score(X, y) > 0.6
+    assert grid.predict(X[:3]).shape == (3,)
+
+
+def test_bad_parameters():
+    X, y = _data(n=100)
+    with pytest.raises(ValueError, match="divisible"):
+        FSEAttentionClassifier(d_model=10, n_heads=3, max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="inf"):
+        FSEAttentionClassifier(max_epochs=1).fit(np.where(np.isnan(X), np.inf, X), y)
+
+
+def test_reproducible_and_pickles():
+    import pickle
+
+    X, y = _data(n=200)
+    a = FSEAttentionClassifier(**SMALL, max_epochs=3, random_state=3).fit(X, y)
+    b = FSEAttentionClassifier(**SMALL, max_epochs=3, random_state=3).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.predict_proba(X), c.predict_proba(X))
+    np.testing.assert_array_equal(a.thresholds_, c.thresholds_)
