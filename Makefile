@@ -23,7 +23,7 @@ test-all: venv
 	$(PY) -m pytest -n 2 -m ""
 
 bench: venv
-	$(PY) -m benchmarks pid --quick
+	$(PY) -m benchmarks pid --quick --seeds 0
 
 bench-full: venv
 	$(PY) -m benchmarks all

@@ -1,6 +1,5 @@
 """The shared sklearn<->skorch bridge, exercised through DNNClassifier."""
 
-import os
 import pickle
 
 import numpy as np
@@ -252,35 +251,6 @@ def test_net_is_a_skorch_net_held_by_composition(data):
     clf = DNNClassifier(**FAST).fit(X, y)
     assert isinstance(clf.net_, WeightedNeuralNet)
     assert not isinstance(clf, WeightedNeuralNet)
-
-
-@pytest.mark.gpu
-def test_cuda_training_and_cpu_reload(data, tmp_path):
-    """A model trained on the GPU pickles, and loads and predicts on a CPU-only process."""
-    import subprocess
-    import sys
-
-    X, y = data
-    clf = DNNClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
-    assert next(clf.net_.module_.parameters()).is_cuda
-    path = tmp_path / "model.pkl"
-    path.write_bytes(pickle.dumps(clf))
-    np.save(tmp_path / "X.npy", X)
-    np.save(tmp_path / "p.npy", clf.predict_proba(X))
-    code = (
-        "import pickle, numpy as np, torch; assert not torch.cuda.is_available();"
-        f"m = pickle.loads(open({str(path)!r}, 'rb').read());"
-        f"p = m.predict_proba(np.load({str(tmp_path / 'X.npy')!r}));"
-        f"np.testing.assert_allclose(p, np.load({str(tmp_path / 'p.npy')!r}), atol=1e-5);"
-        "assert m.net_.device == 'cpu'; print('ok')"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-        capture_output=True,
-        text=True,
-    )
-    assert out.stdout.strip().endswith("ok"), out.stderr
 
 
 def test_imbalanced_learn_pipeline(data):
