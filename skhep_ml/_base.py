@@ -434,16 +434,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
         X, y, sample_weight = validate_fit_data(
             self, X, y, sample_weight, allow_nan=self._allow_nan(), classifier=True, reset=not warm
         )
-        classes = np.unique(y)
-        if warm:
-            unknown = np.setdiff1d(classes, self.classes_)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains label(s) {unknown.tolist()} unknown to the fitted model "
-                    f"(classes_ = {self.classes_.tolist()}); refit with warm_start=False."
-                )
-        else:
-            self.classes_ = classes
+        self._set_classes(np.unique(y), warm)
         y_enc = np.searchsorted(self.classes_, y)
         class_weight = self.class_weight
         if isinstance(class_weight, dict):
@@ -452,6 +443,18 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
             class_weight, y_enc, sample_weight, len(self.classes_)
         )
         return self._fit(X, y_enc, sample_weight)
+
+    def _set_classes(self, classes, warm):
+        """Set ``classes_``, or check that a warm start brings no new label."""
+        if not warm:
+            self.classes_ = classes
+            return
+        unknown = np.setdiff1d(classes, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains label(s) {unknown.tolist()} unknown to the fitted model "
+                f"(classes_ = {self.classes_.tolist()}); refit with warm_start=False."
+            )
 
     def _fit(self, X, y_enc, sample_weight):
         return self._fit_net(X, self._encode_target(y_enc), sample_weight, stratify=y_enc)

@@ -394,15 +394,7 @@ class MDAClassifier(BaseNeuralClassifier):
             )
         if sample_weight[labelled].sum() <= 0:
             raise ValueError("The sum of sample_weight over the labelled rows must be positive.")
-        if warm:
-            unknown = np.setdiff1d(classes, self.classes_)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains label(s) {unknown.tolist()} unknown to the fitted model "
-                    f"(classes_ = {self.classes_.tolist()}); refit with warm_start=False."
-                )
-        else:
-            self.classes_ = classes
+        self._set_classes(classes, warm)
         y_enc = np.full(y.shape[0], -1, dtype=np.int64)
         y_enc[labelled] = np.searchsorted(self.classes_, y[labelled])
         class_weight = self.class_weight
