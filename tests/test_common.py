@@ -13,6 +13,17 @@ from skhep_ml.utils import expected_failed_checks
 # dozens of times on tiny data. Anything not listed runs with its defaults.
 FAST_PARAMS = {
     "DNNClassifier": dict(hidden_layers=(16,), max_epochs=40, lr=1e-2, batch_size=32),
+    "PivotClassifier": dict(
+        protected=-1,
+        lambda_=0.1,
+        hidden_layers=(16,),
+        adversary_hidden_layers=(8,),
+        max_epochs=5,
+        pretrain_epochs=1,
+        adversary_pretrain_epochs=1,
+        lr=1e-2,
+        batch_size=32,
+    ),
     "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
     "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
 }

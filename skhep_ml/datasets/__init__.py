@@ -1,6 +1,7 @@
 """Datasets: a simulated PID sample with its exact Bayes posterior, and loaders
 for real public benchmark datasets read from a path (never shipped)."""
 
+from ._decorrelation import JET_FEATURE_NAMES, make_jet_mass_toy, make_pivot_toy
 from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
 from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks
 from ._real import (
@@ -13,6 +14,7 @@ from ._real import (
 )
 
 __all__ = [
+    "JET_FEATURE_NAMES",
     "PDG_NAMES",
     "PID_FEATURE_NAMES",
     "bayes_limit",
@@ -21,6 +23,8 @@ __all__ = [
     "load_higgsml",
     "load_lhco_rnd",
     "load_magic",
+    "make_jet_mass_toy",
     "make_pid_tracks",
+    "make_pivot_toy",
     "rescale_weights",
 ]

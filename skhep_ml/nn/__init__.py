@@ -2,5 +2,20 @@
 
 from skhep_ml.nn.layers import Standardize, activation, feature_scaling
 from skhep_ml.nn.mlp import MLP
+from skhep_ml.nn.pivot import (
+    CategoricalAdversary,
+    MixtureDensityNetwork,
+    PivotNetwork,
+    distance_correlation,
+)
 
-__all__ = ["MLP", "Standardize", "activation", "feature_scaling"]
+__all__ = [
+    "MLP",
+    "CategoricalAdversary",
+    "MixtureDensityNetwork",
+    "PivotNetwork",
+    "Standardize",
+    "activation",
+    "distance_correlation",
+    "feature_scaling",
+]
