@@ -6,6 +6,7 @@ from skhep_ml.cwola import CWoLaClassifier
 from skhep_ml.dnn import DNNClassifier
 from skhep_ml.fse import FSEAttentionClassifier
 from skhep_ml.mda import MDAClassifier
+from skhep_ml.pivot import PivotClassifier
 
 __version__ = "0.1.0"
 
@@ -16,6 +17,7 @@ __all__ = [
     "FSEAttentionClassifier",
     "MDAClassifier",
     "NSigmaClassifier",
+    "PivotClassifier",
     "RandomForestBaseline",
     "XGBoostBaseline",
     "__version__",

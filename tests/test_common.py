@@ -41,6 +41,17 @@ FAST_PARAMS = {
         batch_size=32,
         thresholds=None,
     ),
+    "PivotClassifier": dict(
+        protected=-1,
+        lambda_=0.1,
+        hidden_layers=(16,),
+        adversary_hidden_layers=(8,),
+        max_epochs=5,
+        pretrain_epochs=1,
+        adversary_pretrain_epochs=1,
+        lr=1e-2,
+        batch_size=32,
+    ),
     "RandomForestBaseline": dict(n_estimators=10, n_jobs=1),
     "XGBoostBaseline": dict(n_estimators=10, n_jobs=1),
     # the checks' arrays have no mass column: plain CWoLa fit(X, y) on every column
@@ -76,6 +87,7 @@ def test_every_public_estimator_is_checked():
         "FSEAttentionClassifier",
         "MDAClassifier",
         "NSigmaClassifier",
+        "PivotClassifier",
         "RandomForestBaseline",
         "XGBoostBaseline",
     }

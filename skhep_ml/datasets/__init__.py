@@ -2,6 +2,7 @@
 for real public benchmark datasets read from a path (never shipped)."""
 
 from ._anomaly import ANOMALY_SOURCES, make_anomaly_events
+from ._decorrelation import JET_FEATURE_NAMES, make_jet_mass_toy, make_pivot_toy
 from ._dijet import DIJET_FEATURE_NAMES, make_dijet_resonance
 from ._nuclei import make_multimodal_nuclei
 from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
@@ -18,6 +19,7 @@ from ._real import (
 __all__ = [
     "ANOMALY_SOURCES",
     "DIJET_FEATURE_NAMES",
+    "JET_FEATURE_NAMES",
     "PDG_NAMES",
     "PID_FEATURE_NAMES",
     "bayes_limit",
@@ -28,7 +30,9 @@ __all__ = [
     "load_magic",
     "make_anomaly_events",
     "make_dijet_resonance",
+    "make_jet_mass_toy",
     "make_multimodal_nuclei",
     "make_pid_tracks",
+    "make_pivot_toy",
     "rescale_weights",
 ]

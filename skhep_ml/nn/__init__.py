@@ -13,20 +13,30 @@ from skhep_ml.nn.mda import (
     hit_graph_adjacency,
 )
 from skhep_ml.nn.mlp import MLP
+from skhep_ml.nn.pivot import (
+    CategoricalAdversary,
+    MixtureDensityNetwork,
+    PivotNetwork,
+    distance_correlation,
+)
 
 __all__ = [
     "MLP",
     "Autoencoder",
+    "CategoricalAdversary",
     "ClusterCNN",
     "FSEAttentionNet",
     "GradientReversal",
     "HitGraphNet",
     "MDANet",
+    "MixtureDensityNetwork",
     "ModalityAttentionFusion",
+    "PivotNetwork",
     "Standardize",
     "VariationalAutoencoder",
     "activation",
     "dann_lambda",
+    "distance_correlation",
     "feature_scaling",
     "gaussian_kl",
     "hit_graph_adjacency",

@@ -1,0 +1,635 @@
+"""Classifiers independent of a protected variable: learning to pivot and DisCo.
+
+A classifier trained on features that are correlated with a variable ``Z``
+(a nuisance parameter, or the jet mass) learns ``Z``: its output depends on
+``Z`` and a cut on it sculpts the ``Z`` distribution of the background.
+:class:`PivotClassifier` trains the classifier together with a penalty on that
+dependence:
+
+- ``method="adversary"``: Louppe, Kagan & Cranmer, "Learning to Pivot with
+  Adversarial Networks" (arXiv:1611.01046). An adversary ``r`` predicts ``Z``
+  from the classifier output ``f(X)`` (a Gaussian mixture density network for
+  a continuous ``Z``, a softmax for a discrete one); ``f`` minimises
+  ``L_f - λ L_r`` while ``r`` minimises its own loss ``L_r``.
+- ``method="disco"``: the distance-correlation penalty of Kasieczka & Shih
+  (DisCo, arXiv:2001.05310), ``L_f + λ dCor²(f(X), Z)``, computed per
+  minibatch with the event weights; no adversary, a plain minimisation.
+
+Mass decorrelation (arXiv:1703.03507) applies the penalty to the background
+only (``adversary_on="background"``).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import PassthroughScoring
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+from torch import nn
+
+from skhep_ml._base import BaseNeuralClassifier, WeightedNeuralNet
+from skhep_ml.nn import MLP, feature_scaling
+from skhep_ml.nn.pivot import (
+    CategoricalAdversary,
+    MixtureDensityNetwork,
+    PivotNetwork,
+    distance_correlation,
+)
+
+__all__ = ["PivotClassifier"]
+
+# ``protected_type="auto"`` treats Z as discrete when it holds integers with at
+# most this many distinct values.
+_MAX_DISCRETE_VALUES = 10
+
+# Per-epoch history keys of the two terms (the combined loss is ``*_loss``).
+_TERMS = ("train_loss_clf", "train_loss_adv", "valid_loss_clf", "valid_loss_adv")
+
+
+class _PivotNet(WeightedNeuralNet):
+    """skorch net of :class:`PivotClassifier`: the decorrelation training loop.
+
+    The batch dict carries ``z`` (the protected variable, or its value index
+    for a discrete one) besides ``X`` and ``sample_weight``. ``train_loss`` /
+    ``valid_loss`` is the combined loss; the two terms are recorded per batch
+    as ``{train,valid}_loss_clf`` (``L_f``) and ``{train,valid}_loss_adv``
+    (``L_r`` of the adversary, or ``dCor²`` for DisCo).
+    """
+
+    def __init__(
+        self,
+        *args,
+        method="adversary",
+        lambda_=10.0,
+        adversary_on="background",
+        adversary_steps=1,
+        adversary_lr=None,
+        pretrain_epochs=0,
+        adversary_pretrain_epochs=0,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.method = method
+        self.lambda_ = lambda_
+        self.adversary_on = adversary_on
+        self.adversary_steps = adversary_steps
+        self.adversary_lr = adversary_lr
+        self.pretrain_epochs = pretrain_epochs
+        self.adversary_pretrain_epochs = adversary_pretrain_epochs
+
+    # -- optimisers --------------------------------------------------------
+    def initialize_optimizer(self, *args, **kwargs):
+        """``optimizer_`` trains the classifier, ``optimizer_adv_`` the adversary."""
+        clf = self.module_.classifier.named_parameters()
+        pgroups, kw = self.get_params_for_optimizer("optimizer", clf)
+        self.optimizer_ = self.optimizer(*pgroups, **kw)
+        if self.module_.adversary is not None:
+            kw = dict(kw)
+            kw["lr"] = self.adversary_lr or self.lr
+            self.optimizer_adv_ = self.optimizer(self.module_.adversary.parameters(), **kw)
+        return self
+
+    # -- losses ------------------------------------------------------------
+    def _penalty_inputs(self, X, y_true):
+        """The batch dict with the weights of the rows the penalty applies to."""
+        w = to_tensor(X["sample_weight"], device=self.device)
+        if self.adversary_on == "background":
+            w = w * (y_true == 0).to(w.dtype)
+        return {**X, "sample_weight": w}
+
+    def _classifier_loss(self, logits, y_true, X):
+        return self.weighted_mean(self.criterion_(logits, y_true), X)
+
+    def _decorrelation_term(self, logits, y_true, X):
+        """``L_r`` (adversary negative log-likelihood) or ``dCor²`` (DisCo)."""
+        Xp = self._penalty_inputs(X, y_true)
+        z = to_tensor(X["z"], device=self.device)
+        if self.method == "adversary":
+            return self.weighted_mean(self.module_.adversary_nll(logits, z), Xp)
+        score = 1.0 - torch.softmax(logits, dim=1)[:, 0]
+        return distance_correlation(score, z, Xp["sample_weight"])
+
+    def _combine(self, loss_clf, term):
+        sign = -1.0 if self.method == "adversary" else 1.0
+        return loss_clf + sign * self.lambda_ * term
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Combined loss ``L_f - λ L_r`` (adversary) or ``L_f + λ dCor²`` (DisCo)."""
+        y_true = to_tensor(y_true, device=self.device)
+        loss_clf = self._classifier_loss(y_pred, y_true, X)
+        term = self._decorrelation_term(y_pred, y_true, X)
+        prefix = "train" if training else "valid"
+        self.history.record_batch(f"{prefix}_loss_clf", loss_clf.item())
+        self.history.record_batch(f"{prefix}_loss_adv", term.item())
+        return self._combine(loss_clf, term)
+
+    # -- training steps ----------------------------------------------------
+    def _adversary_steps(self, Xi, y_true, n_steps):
+        """``n_steps`` updates of the adversary on ``L_r`` with ``f`` held fixed."""
+        with torch.no_grad():
+            logits = self.infer(Xi)
+        loss = None
+        for _ in range(n_steps):
+            self.optimizer_adv_.zero_grad()
+            loss = self._decorrelation_term(logits, y_true, Xi)
+            loss.backward()
+            self.optimizer_adv_.step()
+        return loss.detach()
+
+    def _classifier_step(self, Xi, y_true, lambda_):
+        self.optimizer_.zero_grad()
+        logits = self.infer(Xi)
+        loss_clf = self._classifier_loss(logits, y_true, Xi)
+        if lambda_ == 0 and self.method == "disco":
+            term = loss_clf.detach() * 0.0
+            loss = loss_clf
+        else:
+            term = self._decorrelation_term(logits, y_true, Xi)
+            loss = loss_clf + (-1.0 if self.method == "adversary" else 1.0) * lambda_ * term
+        loss.backward()
+        self.optimizer_.step()
+        return logits.detach(), loss.detach(), loss_clf.detach(), term.detach()
+
+    def train_step(self, batch, **fit_params):
+        """One minibatch: ``adversary_steps`` updates of ``r``, then one of ``f``."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_true = to_tensor(yi, device=self.device)
+        if self.method == "adversary":
+            self._adversary_steps(Xi, y_true, self.adversary_steps)
+        logits, loss, loss_clf, term = self._classifier_step(Xi, y_true, self.lambda_)
+        self.history.record_batch("train_loss_clf", loss_clf.item())
+        self.history.record_batch("train_loss_adv", term.item())
+        return {"loss": loss, "y_pred": logits}
+
+    # -- pretraining -------------------------------------------------------
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """Pretrain ``f`` then ``r`` (adversary method, fresh fit), then the game."""
+        if self.method == "adversary" and len(self.history) == 0:
+            self._pretrain(X, y)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    def _pretrain(self, X, y):
+        """The paper's pretraining: ``f`` on ``L_f`` alone, then ``r`` on ``L_r`` alone.
+
+        These epochs run outside the callbacks (no early stopping, no
+        learning-rate schedule); their mean losses go to ``pretrain_history_``.
+        """
+        dataset_train, _ = self.get_split_datasets(X, y)
+        self.pretrain_history_ = []
+        phases = [
+            ("classifier", self.pretrain_epochs),
+            ("adversary", self.adversary_pretrain_epochs),
+        ]
+        for phase, n_epochs in phases:
+            for epoch in range(1, n_epochs + 1):
+                sums = np.zeros(2)
+                n_rows = 0
+                for batch in self.get_iterator(dataset_train, training=True):
+                    self._set_training(True)
+                    Xi, yi = unpack_data(batch)
+                    y_true = to_tensor(yi, device=self.device)
+                    if phase == "classifier":
+                        _, _, loss_clf, term = self._classifier_step(Xi, y_true, 0.0)
+                    else:
+                        term = self._adversary_steps(Xi, y_true, 1)
+                        with torch.no_grad():
+                            loss_clf = self._classifier_loss(self.infer(Xi), y_true, Xi)
+                    n = len(yi)
+                    sums += n * np.array([loss_clf.item(), term.item()])
+                    n_rows += n
+                loss_clf, loss_adv = sums / max(n_rows, 1)
+                record = {
+                    "phase": phase,
+                    "epoch": epoch,
+                    "loss_clf": float(loss_clf),
+                    "loss_adv": float(loss_adv),
+                }
+                self.pretrain_history_.append(record)
+                if self.verbose:
+                    print(
+                        f"pretrain {phase:10s} epoch {epoch:3d}  "
+                        f"L_f={loss_clf:.4f}  L_r={loss_adv:.4f}"
+                    )
+
+
+class PivotClassifier(BaseNeuralClassifier):
+    """Neural classifier whose output is made independent of a protected variable.
+
+    The protected variable ``Z`` (a nuisance parameter, or the jet mass) is a
+    column of ``X``, given by name or index, that the classifier does **not**
+    see (as ``uniform_features`` in hep_ml): ``fit(X, y, sample_weight)`` stays
+    plain, so ``Pipeline``, ``GridSearchCV`` and ``cross_validate`` work
+    unchanged, and ``predict_proba`` takes the same columns (the protected one
+    is dropped before the network). Alternatively set ``protected=None`` and
+    pass ``Z`` as ``fit(..., z=Z)``, which scikit-learn's metadata routing
+    forwards (``set_fit_request(z=True)``).
+
+    ``method="adversary"`` (arXiv:1611.01046): the classifier ``f`` and an
+    adversary ``r`` that models ``p(Z | f(X))`` -- a Gaussian mixture density
+    network with ``n_components`` components for a continuous ``Z``, a
+    softmax over its values for a discrete one -- are trained as in the
+    paper: ``pretrain_epochs`` epochs of ``f`` on its cross-entropy ``L_f``,
+    ``adversary_pretrain_epochs`` epochs of ``r`` on its negative
+    log-likelihood ``L_r``, then ``max_epochs`` epochs where every minibatch
+    makes ``adversary_steps`` updates of ``r`` (minimising ``L_r``) followed by
+    one update of ``f`` minimising ``L_f - λ L_r``. The adversary sees the
+    classifier's output only (for two classes, the signal probability).
+
+    ``method="disco"`` (arXiv:2001.05310): ``f`` minimises
+    ``L_f + λ dCor²(s, Z)``, where ``s = 1 - p(classes_[0])`` and the weighted
+    squared distance correlation is computed on every minibatch (use a
+    batch size of a few hundred or more); pretraining parameters are ignored.
+
+    ``adversary_on="background"`` applies the adversary (or the DisCo term) to
+    the rows of the first class ``classes_[0]`` only (the background, as in
+    mass decorrelation); ``"all"`` to every row (a nuisance parameter that
+    affects both classes, the paper's setting).
+
+    Parameters
+    ----------
+    protected : str, int or None, default="mass"
+        Column of ``X`` holding ``Z``: a name (``X`` must then be a DataFrame)
+        or an index (negative counts from the end). ``None``: ``Z`` is passed
+        to ``fit`` as ``z=`` and every column of ``X`` is a classifier input.
+    method : {"adversary", "disco"}, default="adversary"
+    lambda_ : float, default=10.0
+        Strength of the decorrelation: λ of ``L_f - λ L_r`` or of
+        ``L_f + λ dCor²``. 0 gives an unconstrained classifier (the adversary is
+        still trained, so its loss tells how much ``f`` reveals about ``Z``).
+    hidden_layers : tuple of int, default=(64, 64)
+        Classifier hidden layers.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"}, default="relu"
+    dropout : float, default=0.0
+    adversary_on : {"background", "all"}, default="background"
+    protected_type : {"auto", "continuous", "discrete"}, default="auto"
+        ``"auto"``: discrete when ``Z`` holds integers with at most 10
+        distinct values.
+    n_components : int, default=5
+        Gaussians of the mixture density network (continuous ``Z``).
+    adversary_hidden_layers : tuple of int, default=(32, 32)
+    adversary_steps : int, default=1
+        Adversary updates per classifier update (``K`` of the paper's
+        algorithm; all on the current minibatch).
+    adversary_lr : float or None, default=None
+        Learning rate of the adversary; ``None`` uses ``lr``.
+    pretrain_epochs : int, default=5
+        Epochs of classifier pretraining (adversary method).
+    adversary_pretrain_epochs : int, default=5
+        Epochs of adversary pretraining with the classifier fixed.
+    max_epochs : int, default=30
+        Epochs of the adversarial (or penalised) training, after pretraining.
+    batch_size : int, default=256
+    lr : float, default=1e-3
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+    weight_decay : float, default=0.0
+    lr_schedule : {"exponential", "cosine"} or None, default=None
+    lr_decay : float, default=0.98
+    validation_fraction : float or None, default=0.1
+    early_stopping : bool, default=False
+        Off by default: the combined loss of a minimax game need not decrease
+        as training improves (the paper trains a fixed number of epochs). When
+        on, it monitors the combined validation loss of the post-pretraining
+        epochs and restores the best weights (classifier and adversary).
+    n_iter_no_change : int, default=10
+    class_weight : dict, "balanced" or None, default=None
+    random_state : int, RandomState instance or None, default=None
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    verbose : int, default=0
+    warm_start : bool, default=False
+        Continue the adversarial training of the fitted networks (no new
+        pretraining). See :class:`skhep_ml._base.BaseNeuralEstimator` for the
+        training parameters shared by every neural estimator.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        Columns of ``X``, the protected one included.
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+    protected_index_ : int or None
+        Position of the protected column in ``X`` (``None`` with ``z=``).
+    protected_type_ : {"continuous", "discrete"}
+    z_values_ : ndarray or None
+        The values of a discrete ``Z`` (the softmax adversary's classes).
+    net_ : skorch.NeuralNet
+        ``net_.module_`` is a :class:`skhep_ml.nn.PivotNetwork` (classifier and
+        adversary); ``net_.optimizer_adv_`` trains the adversary.
+    history_ : skorch.callbacks.History
+        Per epoch after pretraining: ``train_loss`` / ``valid_loss`` (combined),
+        ``train_loss_clf`` / ``valid_loss_clf`` (``L_f``) and
+        ``train_loss_adv`` / ``valid_loss_adv`` (``L_r``, or ``dCor²`` for
+        DisCo).
+    pretrain_history_ : list of dict
+        Per pretraining epoch: ``phase`` ("classifier" or "adversary"),
+        ``epoch``, ``loss_clf``, ``loss_adv`` (empty for DisCo).
+    n_epochs_ : int
+    best_epoch_ : int
+
+    Notes
+    -----
+    ``sample_weight`` weights every loss term: ``L_f`` and ``L_r`` are
+    weighted means (``sum(w l) / sum(|w|)``), and the DisCo term uses the
+    weights of the penalised rows normalised to unit sum. Negative weights
+    (NLO simulation) enter with their sign; a minibatch whose penalised rows
+    have a non-positive total weight contributes no DisCo term.
+
+    Examples
+    --------
+    >>> from skhep_ml import PivotClassifier
+    >>> from skhep_ml.datasets import make_pivot_toy
+    >>> X, y = make_pivot_toy(n_samples=1000, random_state=0)
+    >>> list(X.columns)
+    ['x0', 'x1', 'z']
+    >>> clf = PivotClassifier(
+    ...     protected="z", adversary_on="all", lambda_=1.0, hidden_layers=(16,),
+    ...     max_epochs=3, pretrain_epochs=2, adversary_pretrain_epochs=2, random_state=0,
+    ... ).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> sorted(k for k in clf.history_[-1] if k.endswith(("_clf", "_adv")))
+    ['train_loss_adv', 'train_loss_clf', 'valid_loss_adv', 'valid_loss_clf']
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNeuralClassifier._parameter_constraints,
+        "protected": [str, Integral, None],
+        "method": [StrOptions({"adversary", "disco"})],
+        "lambda_": [Interval(Real, 0, None, closed="left")],
+        "hidden_layers": [tuple, list],
+        "activation": [StrOptions({"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "adversary_on": [StrOptions({"background", "all"})],
+        "protected_type": [StrOptions({"auto", "continuous", "discrete"})],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "adversary_hidden_layers": [tuple, list],
+        "adversary_steps": [Interval(Integral, 1, None, closed="left")],
+        "adversary_lr": [Interval(Real, 0, None, closed="neither"), None],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "adversary_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    _net_class = _PivotNet
+
+    def __init__(
+        self,
+        protected="mass",
+        method="adversary",
+        lambda_=10.0,
+        hidden_layers=(64, 64),
+        activation="relu",
+        dropout=0.0,
+        adversary_on="background",
+        protected_type="auto",
+        n_components=5,
+        adversary_hidden_layers=(32, 32),
+        adversary_steps=1,
+        adversary_lr=None,
+        pretrain_epochs=5,
+        adversary_pretrain_epochs=5,
+        *,
+        max_epochs=30,
+        batch_size=256,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        lr_schedule=None,
+        lr_decay=0.98,
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        class_weight=None,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.protected = protected
+        self.method = method
+        self.lambda_ = lambda_
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.dropout = dropout
+        self.adversary_on = adversary_on
+        self.protected_type = protected_type
+        self.n_components = n_components
+        self.adversary_hidden_layers = adversary_hidden_layers
+        self.adversary_steps = adversary_steps
+        self.adversary_lr = adversary_lr
+        self.pretrain_epochs = pretrain_epochs
+        self.adversary_pretrain_epochs = adversary_pretrain_epochs
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- fit ---------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, z=None):
+        """Fit classifier and adversary.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Classifier inputs plus, unless ``protected=None``, the protected
+            column.
+        y : array-like of shape (n_samples,)
+            Class labels; ``classes_[0]`` is the background of
+            ``adversary_on="background"``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights of every loss term (see Notes); negative weights
+            enter with their sign, the total must be positive.
+        z : array-like of shape (n_samples,), default=None
+            The protected variable when ``protected=None`` (routed by
+            scikit-learn's metadata routing after ``set_fit_request(z=True)``).
+
+        Returns
+        -------
+        self
+        """
+        self._z_fit_param = z
+        try:
+            return super().fit(X, y, sample_weight)
+        finally:
+            del self._z_fit_param
+
+    def _protected_index(self, n_features):
+        """Position of the protected column in the validated ``X``."""
+        protected = self.protected
+        if isinstance(protected, str):
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError(
+                    f"protected={protected!r} names a column, but X has no column names; "
+                    "pass a DataFrame or give the column's integer index."
+                )
+            matches = np.flatnonzero(names == protected)
+            if matches.size != 1:
+                raise ValueError(
+                    f"protected={protected!r} is not a column of X (columns: {list(names)})."
+                )
+            return int(matches[0])
+        if not -n_features <= protected < n_features:
+            raise ValueError(
+                f"protected={protected} is out of range for X with {n_features} columns."
+            )
+        return int(protected) % n_features
+
+    def _protected_values(self, X):
+        """Split ``X`` into classifier inputs and ``Z``."""
+        z = self._z_fit_param
+        if self.protected is None:
+            if z is None:
+                raise ValueError(
+                    "PivotClassifier needs the protected variable: set protected to a column "
+                    "of X, or pass fit(..., z=Z)."
+                )
+            z = np.asarray(z, dtype=np.float64).reshape(-1)
+            if z.shape[0] != X.shape[0]:
+                raise ValueError(f"z has {z.shape[0]} values but X has {X.shape[0]} rows.")
+            if not np.all(np.isfinite(z)):
+                raise ValueError("z contains NaN or inf.")
+            self.protected_index_ = None
+            return X, z
+        if z is not None:
+            raise ValueError(
+                f"z was passed to fit but protected={self.protected!r} already names the "
+                "protected column of X; give one of them (protected=None to use z)."
+            )
+        idx = self._protected_index(X.shape[1])
+        if X.shape[1] < 2:
+            raise ValueError(
+                "PivotClassifier needs at least one classifier input besides the protected "
+                f"column; X has {X.shape[1]} feature(s)."
+            )
+        self.protected_index_ = idx
+        return np.delete(X, idx, axis=1), X[:, idx].astype(np.float64)
+
+    def _encode_z(self, z, warm):
+        """``Z`` as the adversary wants it: standardised values or value indices."""
+        if warm:  # keep the encoding the fitted adversary was built with
+            kind = self.protected_type_
+        else:
+            kind = self.protected_type
+            if kind == "auto":
+                values = np.unique(z)
+                integral = np.all(values == np.round(values))
+                small = values.size <= _MAX_DISCRETE_VALUES
+                kind = "discrete" if integral and small else "continuous"
+            self.protected_type_ = kind
+            self.z_values_ = np.unique(z) if kind == "discrete" else None
+            std = float(np.std(z))
+            self._z_scale = (float(np.mean(z)), std if std > 1e-12 else 1.0)
+        if kind == "continuous":
+            return z.astype(np.float32)
+        unknown = np.setdiff1d(z, self.z_values_)
+        if unknown.size:
+            raise ValueError(
+                f"z holds values {unknown[:5].tolist()} unknown to the fitted adversary "
+                f"(z_values_ = {self.z_values_.tolist()}); refit with warm_start=False."
+            )
+        return np.searchsorted(self.z_values_, z).astype(np.int64)
+
+    def _fit(self, X, y_enc, sample_weight):
+        warm = self.warm_start and hasattr(self, "net_")
+        X_in, z = self._protected_values(X)
+        z_enc = self._encode_z(z, warm)
+        if warm:  # the fitted net takes the current training settings
+            for name, value in self._net_kwargs().items():
+                setattr(self.net_, name, value)
+        return self._fit_net(
+            X_in,
+            self._encode_target(y_enc),
+            sample_weight,
+            stratify=y_enc,
+            extra={"z": z_enc},
+        )
+
+    # -- hooks of the base ---------------------------------------------------
+    def _build_module(self, X, y):
+        for name in ("hidden_layers", "adversary_hidden_layers"):
+            layers = getattr(self, name)
+            if any(not isinstance(h, Integral) or h < 1 for h in layers):
+                raise ValueError(f"{name} must be positive integers; got {layers}")
+        mean, std = feature_scaling(X)
+        n_classes = len(self.classes_)
+        classifier = MLP(
+            X.shape[1],
+            self.hidden_layers,
+            n_classes,
+            activation=self.activation,
+            dropout=self.dropout,
+            mean=mean,
+            std=std,
+        )
+        adversary = None
+        if self.method == "adversary":
+            if self.protected_type_ == "discrete":
+                adversary = CategoricalAdversary(
+                    n_classes - 1,
+                    len(self.z_values_),
+                    self.adversary_hidden_layers,
+                    self.activation,
+                )
+            else:
+                adversary = MixtureDensityNetwork(
+                    n_classes - 1,
+                    self.n_components,
+                    self.adversary_hidden_layers,
+                    self.activation,
+                    z_mean=self._z_scale[0],
+                    z_std=self._z_scale[1],
+                )
+        return PivotNetwork(classifier, adversary)
+
+    def _build_criterion(self):
+        return nn.CrossEntropyLoss(reduction="none")
+
+    def _net_kwargs(self):
+        return dict(
+            method=self.method,
+            lambda_=self.lambda_,
+            adversary_on=self.adversary_on,
+            adversary_steps=self.adversary_steps,
+            adversary_lr=self.adversary_lr,
+            pretrain_epochs=self.pretrain_epochs,
+            adversary_pretrain_epochs=self.adversary_pretrain_epochs,
+        )
+
+    def _extra_callbacks(self):
+        return [
+            (name, PassthroughScoring(name, on_train=name.startswith("train"))) for name in _TERMS
+        ]
+
+    def _fit_net(self, X, y, sample_weight, **kwargs):
+        super()._fit_net(X, y, sample_weight, **kwargs)
+        self.pretrain_history_ = list(getattr(self.net_, "pretrain_history_", []))
+        return self
+
+    def _forward(self, X):
+        if getattr(self, "protected_index_", None) is not None:
+            X = np.delete(X, self.protected_index_, axis=1)
+        return super()._forward(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Withholding the protected column from the classifier is the point:
+        # on scikit-learn's two-feature check data half of the information is
+        # gone, so the checks' accuracy thresholds do not apply.
+        tags.classifier_tags.poor_score = self.protected is not None
+        return tags
