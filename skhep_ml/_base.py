@@ -32,7 +32,6 @@ import numpy as np
 import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
@@ -41,7 +40,12 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.utils import to_tensor
 
-from skhep_ml.utils import check_random_state_seed, validate_fit_data, validate_predict_data
+from skhep_ml.utils import (
+    check_random_state_seed,
+    validate_fit_data,
+    validate_predict_data,
+    validation_split,
+)
 
 __all__ = ["BaseNeuralClassifier", "BaseNeuralEstimator", "WeightedNeuralNet"]
 
@@ -260,24 +264,6 @@ class BaseNeuralEstimator(BaseEstimator):
             callbacks.append(("progress", ProgressBar()))
         return callbacks + list(self._extra_callbacks())
 
-    def _split(self, n_samples, stratify, seed):
-        """Indices of the training and validation rows, or (all, None)."""
-        frac = self.validation_fraction
-        if not frac:
-            return np.arange(n_samples), None
-        n_valid = int(np.floor(frac * n_samples))
-        n_groups = 1
-        if stratify is not None:
-            _, counts = np.unique(stratify, return_counts=True)
-            n_groups = counts.size
-            if counts.min() < 2:
-                return np.arange(n_samples), None
-        if n_valid < n_groups or n_samples - n_valid < n_groups:
-            return np.arange(n_samples), None
-        return train_test_split(
-            np.arange(n_samples), test_size=n_valid, stratify=stratify, random_state=seed
-        )
-
     def _make_inputs(self, X, sample_weight, extra=None):
         inputs = {"X": X, "sample_weight": sample_weight}
         if extra:
@@ -292,7 +278,10 @@ class BaseNeuralEstimator(BaseEstimator):
         """
         device = _resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
-        train_idx, valid_idx = self._split(X.shape[0], stratify, seed)
+        split = validation_split(
+            X.shape[0], self.validation_fraction, stratify=stratify, random_state=seed
+        )
+        train_idx, valid_idx = split if split is not None else (np.arange(X.shape[0]), None)
 
         def subset(idx):
             ex = None if extra is None else {k: v[idx] for k, v in extra.items()}

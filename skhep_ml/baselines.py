@@ -17,7 +17,6 @@ absent for a track (no TOF hit, say) needs no imputation:
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from numbers import Integral, Real
@@ -28,13 +27,17 @@ import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from skhep_ml.utils import check_random_state_seed, validate_fit_data, validate_predict_data
+from skhep_ml.utils import (
+    check_random_state_seed,
+    validate_fit_data,
+    validate_predict_data,
+    validation_split,
+)
 
 __all__ = [
     "DEFAULT_SPECIES_SUFFIX",
@@ -412,23 +415,6 @@ class XGBoostBaseline(ClassifierMixin, BaseEstimator):
         )
         return self._fit(X, y, sample_weight.astype(np.float64))
 
-    def _validation_split(self, y, seed):
-        """Indices (train, validation) of a stratified split, or None."""
-        fraction = self.validation_fraction
-        if fraction is None or fraction == 0:
-            return None
-        n_samples, n_classes = y.size, int(y.max()) + 1
-        n_val = math.ceil(fraction * n_samples)
-        counts = np.bincount(y, minlength=n_classes)
-        if counts.min() < 2 or n_val < n_classes or n_samples - n_val < n_classes:
-            return None
-        train, val = train_test_split(
-            np.arange(n_samples), test_size=n_val, stratify=y, random_state=seed
-        )
-        if np.unique(y[train]).size < n_classes:
-            return None
-        return train, val
-
     def _fit(self, X, y, sample_weight):
         import xgboost
 
@@ -450,7 +436,9 @@ class XGBoostBaseline(ClassifierMixin, BaseEstimator):
         X, y_encoded, sample_weight = X[keep], y_encoded[keep], sample_weight[keep]
 
         seed = check_random_state_seed(self.random_state)
-        split = self._validation_split(y_encoded, seed)
+        split = validation_split(
+            y_encoded.size, self.validation_fraction, stratify=y_encoded, random_state=seed
+        )
         self.early_stopping_used_ = split is not None
         binary = n_classes == 2
         self.estimator_ = xgboost.XGBClassifier(

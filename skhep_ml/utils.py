@@ -151,6 +151,31 @@ def validate_predict_data(estimator, X, *, allow_nan=False):
     return _check_X(estimator, X, allow_nan=allow_nan, reset=False)
 
 
+def validation_split(n_samples, fraction, *, stratify=None, random_state=None):
+    """Indices ``(train, valid)`` of a (stratified) hold-out, or None.
+
+    None when ``fraction`` is None or 0, or when the data are too small for
+    every group of ``stratify`` to have a row on both sides: estimators then
+    train on everything without early stopping instead of failing.
+    """
+    if not fraction:
+        return None
+    n_valid = int(np.floor(fraction * n_samples))
+    n_groups = 1
+    if stratify is not None:
+        _, counts = np.unique(stratify, return_counts=True)
+        n_groups = counts.size
+        if counts.min() < 2:
+            return None
+    if n_valid < n_groups or n_samples - n_valid < n_groups:
+        return None
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(
+        np.arange(n_samples), test_size=n_valid, stratify=stratify, random_state=random_state
+    )
+
+
 def check_random_state_seed(random_state):
     """An integer seed for torch from a scikit-learn ``random_state``."""
     if isinstance(random_state, numbers.Integral):
@@ -209,13 +234,6 @@ _EXPECTED = {
             "the bootstrap draws rows with probability proportional to their weight, so a "
             "weight-2 row and a duplicated row give different bootstrap samples (scikit-learn "
             "declares the same failure for RandomForestClassifier)"
-        ),
-    },
-    "XGBoostBaseline": {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "the early-stopping validation split depends on the number of rows: the weighted "
-            "fit has too few rows to split and trains without early stopping, the duplicated "
-            "fit splits and stops early (with validation_fraction=None the check passes exactly)"
         ),
     },
 }
