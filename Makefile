@@ -22,8 +22,10 @@ test: venv
 test-all: venv
 	$(PY) -m pytest -n 2 -m ""
 
+# quick runs write to benchmarks/results/quick/, apart from the full-size results
 bench: venv
-	$(PY) -m benchmarks pid --quick --seeds 0
+	$(PY) -m benchmarks pid --quick --seeds 0 --out-dir benchmarks/results/quick
+	$(PY) -m benchmarks fse_speed --quick --out-dir benchmarks/results/quick
 
 bench-full: venv
 	$(PY) -m benchmarks all

@@ -44,7 +44,9 @@ def fitted():
 
 def test_learns_with_missing_values(fitted):
     clf, X, y = fitted
-    assert clf.score(X, y) > 0.8
+    # Bayes accuracy of _data() is about 0.82 (classes 2 sigma apart on 2 features,
+    # each missing a quarter of the time); chance is 1/3
+    assert clf.score(X, y) > 0.75
     assert clf.thresholds_.shape == (3,)
     assert np.all((clf.thresholds_ > 0) & (clf.thresholds_ < 1))
 
