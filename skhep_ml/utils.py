@@ -76,6 +76,8 @@ def _check_X(estimator, X, *, allow_nan, reset, y="no_validation"):
         dtype=np.float32,
         ensure_all_finite="allow-nan" if allow_nan else True,
         ensure_min_samples=1,
+        # torch warns on read-only arrays (pandas' copy-on-write gives them)
+        force_writeable=True,
     )
     try:
         if isinstance(y, str) and y == "no_validation":

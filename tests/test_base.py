@@ -164,6 +164,18 @@ def test_pandas_input_keeps_feature_names(data):
         clf.predict(df[df.columns[::-1]])
 
 
+def test_read_only_input_gives_no_torch_warning(data):
+    import warnings
+
+    X, y = data
+    X = X.astype(np.float32)
+    X.flags.writeable = False  # as pandas' copy-on-write to_numpy() returns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DNNClassifier(**FAST).fit(X, y).predict_proba(X)
+    assert not X.flags.writeable
+
+
 def test_float32_inside(data):
     X, y = data
     clf = DNNClassifier(**FAST).fit(X, y)
