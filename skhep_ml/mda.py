@@ -8,12 +8,14 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from scipy.special import expit
 from sklearn.base import _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, PassthroughScoring
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
@@ -40,7 +42,43 @@ class DomainAdversarialNet(WeightedNeuralNet):
     gradient-reversal layer in the module turns the latter into an
     adversarial term for the shared features. Validation reports the label
     loss only, so that early stopping follows the classification.
+
+    ``domain_steps`` extra updates of the domain head alone, on the batch's
+    features computed without gradient, precede every shared update.
     """
+
+    def __init__(self, *args, domain_steps=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.domain_steps = domain_steps
+
+    def _domain_loss(self, domain_logit, X):
+        """Balanced-weight domain cross-entropy and the domain accuracy of a batch."""
+        domain = to_tensor(X["domain"], device=self.device).to(domain_logit.dtype)
+        bce = F.binary_cross_entropy_with_logits(domain_logit, domain, reduction="none")
+        loss = self.weighted_mean(bce, {"sample_weight": X["domain_weight"]})
+        return loss, ((domain_logit > 0) == (domain > 0.5)).float().mean()
+
+    def train_step(self, batch, **fit_params):
+        Xi, _ = unpack_data(batch)
+        if self.domain_steps and isinstance(Xi, dict) and "domain" in Xi:
+            self.train_domain_head(Xi, self.domain_steps)
+        return super().train_step(batch, **fit_params)
+
+    def train_domain_head(self, Xi, n_steps):
+        """``n_steps`` updates of the domain head alone on batch ``Xi``; the domain losses."""
+        with torch.no_grad():
+            fused = self.infer(Xi)[2]
+        losses = []
+        for _ in range(n_steps):
+            # only the domain head gets gradients, and torch's optimizers skip
+            # parameters without one: the shared layers stay as they are
+            self.optimizer_.zero_grad(set_to_none=True)
+            loss = self._domain_loss(self.module_.domain_head(fused).squeeze(1), Xi)[0]
+            loss.backward()
+            self.optimizer_.step()
+            losses.append(loss.item())
+        self.optimizer_.zero_grad(set_to_none=True)
+        return losses
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         logits, domain_logit = y_pred[0], y_pred[1]
@@ -57,10 +95,7 @@ class DomainAdversarialNet(WeightedNeuralNet):
         self.history.record_batch("label_loss", label_loss.item())
         if "domain" not in X:
             return label_loss
-        domain = to_tensor(X["domain"], device=self.device).to(domain_logit.dtype)
-        bce = F.binary_cross_entropy_with_logits(domain_logit, domain, reduction="none")
-        domain_loss = self.weighted_mean(bce, {"sample_weight": X["domain_weight"]})
-        accuracy = ((domain_logit > 0) == (domain > 0.5)).float().mean()
+        domain_loss, accuracy = self._domain_loss(domain_logit, X)
         self.history.record_batch("domain_loss", domain_loss.item())
         self.history.record_batch("domain_acc", accuracy.item())
         return label_loss + domain_loss
@@ -183,6 +218,12 @@ class MDAClassifier(BaseNeuralClassifier):
         discriminator must keep up with the features trained against it,
         or the features only fool the current head instead of becoming
         domain-invariant.
+    domain_steps : int, default=0
+        Extra updates of the domain head alone per minibatch, on the batch's
+        features held fixed, before the shared update (as the critic steps
+        of adversarial training): the head stays nearer the best domain
+        classifier of the current features, so that the features are pushed
+        to fool any domain classifier, not only a lagging one.
     max_epochs : int, default=30
     batch_size : int, default=128
     lr : float, default=1e-3
@@ -280,6 +321,7 @@ class MDAClassifier(BaseNeuralClassifier):
         "grl_schedule": [StrOptions({"dann", "fixed"})],
         "grl_lambda": [Interval(Real, 0, None, closed="left")],
         "domain_lr_factor": [Interval(Real, 0, None, closed="neither")],
+        "domain_steps": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -303,6 +345,7 @@ class MDAClassifier(BaseNeuralClassifier):
         grl_schedule="dann",
         grl_lambda=1.0,
         domain_lr_factor=10.0,
+        domain_steps=0,
         max_epochs=30,
         batch_size=128,
         lr=1e-3,
@@ -337,6 +380,7 @@ class MDAClassifier(BaseNeuralClassifier):
         self.grl_schedule = grl_schedule
         self.grl_lambda = grl_lambda
         self.domain_lr_factor = domain_lr_factor
+        self.domain_steps = domain_steps
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -538,11 +582,12 @@ class MDAClassifier(BaseNeuralClassifier):
         )
 
     def _net_kwargs(self):
-        if self.domain_lr_factor == 1.0:
-            return {}
-        return {
-            "optimizer__param_groups": [("domain_head.*", {"lr": self.lr * self.domain_lr_factor})]
-        }
+        kwargs = {"domain_steps": self.domain_steps}
+        if self.domain_lr_factor != 1.0:
+            kwargs["optimizer__param_groups"] = [
+                ("domain_head.*", {"lr": self.lr * self.domain_lr_factor})
+            ]
+        return kwargs
 
     def _build_criterion(self):
         return nn.CrossEntropyLoss(reduction="none")

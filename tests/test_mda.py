@@ -159,6 +159,28 @@ def test_unlabelled_rows_train_the_domain_head(nuclei):
     assert set(np.unique(clf.predict(X))) <= {0, 1}
 
 
+def test_domain_steps_update_the_domain_head_only(nuclei):
+    X, y = _stacked(nuclei)
+    clf = MDAClassifier(nuclei.modalities, BRANCHES, **TINY).fit(X, y)
+    rows = np.r_[0:64, 300:364]  # 64 MC and 64 data rows
+    Xi = {
+        "X": torch.as_tensor(X.to_numpy(np.float32)[rows]),
+        "sample_weight": torch.ones(len(rows)),
+        "domain": torch.as_tensor((y[rows] == -1).astype(np.float32)),
+        "domain_weight": torch.ones(len(rows)),
+    }
+    before = {k: v.detach().clone() for k, v in clf.net_.module_.named_parameters()}
+    losses = clf.net_.train_domain_head(Xi, 30)
+    after = dict(clf.net_.module_.named_parameters())
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {k for k in before if k.startswith("domain_head.")}
+    assert losses[-1] < losses[0]  # the head learns on fixed features
+
+    stepped = MDAClassifier(nuclei.modalities, BRANCHES, domain_steps=2, **TINY).fit(X, y)
+    assert np.all(np.isfinite(stepped.history_[:, "domain_loss"]))
+    assert not np.allclose(stepped.predict_proba(X), clf.predict_proba(X))
+
+
 def test_x_target_equals_minus_one_rows(nuclei):
     X, y = _stacked(nuclei)
     kw = dict(modalities=nuclei.modalities, branch_types=BRANCHES, **TINY)
