@@ -35,8 +35,12 @@ from skhep_ml.metrics import background_rejection
 TASK = "domain"
 MC_EFFICIENCY = 0.90
 BRANCHES = {"tracker_hits": "gnn", "clusters": "cnn", "rigidity": "mlp", "tof": "mlp"}
-#: Settings of the domain head (see the README of the task in the report).
-DANN = dict(grl_schedule="dann", grl_lambda=3.0, domain_lr_factor=10.0)
+#: Settings of the domain head. A cosine-annealed learning rate lets the
+#: adversarial game settle: with a constant rate the features keep fooling a
+#: lagging head but a fresh domain classifier still finds the domain (GBDT probe
+#: AUC 0.60-0.63 over seeds 0-2 with 20 constant-rate epochs, 0.56-0.58 with 60
+#: cosine-annealed epochs at grl_lambda 10).
+DANN = dict(grl_schedule="dann", grl_lambda=10.0, domain_lr_factor=10.0)
 #: A narrow fused representation leaves the features few directions to hide
 #: the domain in; the same architecture with and without the domain head.
 ARCH = dict(
@@ -59,9 +63,10 @@ def _mda(modalities, seed, quick, adapt):
         modalities=modalities,
         branch_types=BRANCHES,
         domain_adaptation=adapt,
-        max_epochs=10 if quick else 20,
+        max_epochs=20 if quick else 60,
         batch_size=128,
         lr=1e-3,
+        lr_schedule="cosine",
         validation_fraction=None,  # no target labels to stop on: fixed epochs
         random_state=seed,
         **ARCH,
@@ -216,6 +221,8 @@ def run(args):
             "events per domain": f"{n_train} training, {n_test} test",
             "seeds": list(seeds),
             "domain head": DANN,
+            "MDAClassifier training": "60 epochs (quick: 20), batch 128, Adam lr 1e-3 "
+            "cosine-annealed, no early stopping",
             "MDAClassifier architecture": ARCH,
             "load average at end": [round(x, 2) for x in os.getloadavg()],
             "notes": "MC-only methods never see the data; the MDAClassifier rows see the "
