@@ -288,7 +288,8 @@ def test_sample_weight_on_labelled_rows(nuclei):
 
 @pytest.mark.slow
 def test_domain_head_makes_features_invariant_and_helps_on_data():
-    """The benchmark's claim at a smaller scale."""
+    """The benchmark's claim at a smaller scale (its settings, one seed)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
@@ -301,33 +302,38 @@ def test_domain_head_makes_features_invariant_and_helps_on_data():
         embed_dim=8,
         n_heads=2,
         domain_hidden=(64, 64),
-        grl_lambda=3.0,
-        max_epochs=20,
+        grl_lambda=10.0,
+        lr_schedule="cosine",
+        max_epochs=40,
         validation_fraction=None,
         random_state=0,
     )
+    probes = {
+        "linear": make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        "GBDT": HistGradientBoostingClassifier(max_iter=100),
+    }
     results = {}
     for adapt in (False, True):
         clf = MDAClassifier(domain_adaptation=adapt, **kw).fit(X, y)
         feats = np.vstack([clf.embed(test.X_mc), clf.embed(test.X_data)])
         dom = np.r_[np.zeros(5000), np.ones(5000)]
-        probe = cross_val_predict(
-            make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-            feats,
-            dom,
-            cv=3,
-            method="predict_proba",
-        )[:, 1]
         s_mc = clf.predict_proba(test.X_mc)[:, 1]
         s_data = clf.predict_proba(test.X_data)[:, 1]
         cut = np.quantile(s_mc[test.y_mc == 1], 0.1)
-        results[adapt] = (
-            roc_auc_score(test.y_data, s_data),
-            abs(np.mean(s_data[test.y_data == 1] > cut) - 0.9),
-            roc_auc_score(dom, probe),
-        )
-    assert results[True][0] > results[False][0]  # better on data
-    assert results[True][1] < 0.5 * results[False][1]  # the MC cut transfers
-    # more invariant features (linear probe, as in the benchmark; the benchmark's
-    # absolute level, < 0.6 averaged over three seeds, fluctuates from fit to fit)
-    assert results[True][2] < results[False][2] - 0.08
+        results[adapt] = {
+            "AUC data": roc_auc_score(test.y_data, s_data),
+            "gap": abs(np.mean(s_data[test.y_data == 1] > cut) - 0.9),
+            **{
+                name: roc_auc_score(
+                    dom, cross_val_predict(p, feats, dom, cv=3, method="predict_proba")[:, 1]
+                )
+                for name, p in probes.items()
+            },
+        }
+    on, off = results[True], results[False]
+    assert on["AUC data"] > off["AUC data"]  # better on data
+    assert on["gap"] < 0.5 * off["gap"]  # the MC cut transfers
+    # more invariant features for a linear and a non-linear domain classifier
+    # (the benchmark's absolute level, < 0.6 for each of three seeds, is its own claim)
+    assert on["linear"] < off["linear"] - 0.08
+    assert on["GBDT"] < off["GBDT"] - 0.1
