@@ -197,6 +197,10 @@ def _jet_figure(df, out_dir):
                     xytext=(3, 3),
                     textcoords="offset points",
                 )
+    dnn = df[df["method"] == "DNN (unconstrained)"]
+    if len(dnn):  # the target: 1/JSD >= 5x and R50 >= half of the DNN's
+        ax.axvline(5 * dnn["1/JSD"].iloc[0], color="grey", ls="--", lw=1)
+        ax.axhline(0.5 * dnn["R50"].iloc[0], color="grey", ls="--", lw=1, label="target")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("1/JSD (background mass, pass vs fail at ε_S = 50%)")
