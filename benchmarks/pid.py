@@ -163,11 +163,17 @@ def run(args):
         )
     )
     _plot(curves, edges, args.out_dir)
+    per_pt = {
+        "pT bin edges [GeV/c]": edges.tolist(),
+        "K+ purity and efficiency per bin, per seed": {
+            name: np.asarray(runs).tolist() for name, runs in curves.items()
+        },
+    }
     write_report(
         TASK,
         sections,
         out_dir=args.out_dir,
-        records=records,
+        records={"per seed": records, "kaon vs pT": per_pt},
         meta={
             "training tracks": n_train,
             "test tracks": n_test,
@@ -204,19 +210,37 @@ def _verdict(records):
 def _plot(curves, edges, out_dir):
     import matplotlib.pyplot as plt
     import mplhep
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     plt.style.use(mplhep.style.ROOT)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    for name, runs in curves.items():
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
+    centres = np.sqrt(edges[1:] * edges[:-1])
+    colours = plt.get_cmap("tab10").colors
+    # case deletion is left out: it never selects an incomplete track (its
+    # complete-track scores are in the tables)
+    drawn = {n: r for n, r in curves.items() if n != CASE_DELETION}
+    for k, (name, runs) in enumerate(drawn.items()):
         arr = np.mean(runs, axis=0)
+        style = (
+            dict(color="k", ls="--", marker="", lw=2)
+            if name.startswith("Bayes")
+            else dict(color=colours[k % 10], ls="-" if k < 6 else ":", marker="os^vD<>"[k % 7])
+        )
         for i, ax in enumerate(axes):
-            ax.plot(centres, arr[:, i], marker="o", label=name)
+            ax.plot(centres, arr[:, i], label=name, ms=5, **style)
     for ax, what in zip(axes, ("purity", "efficiency")):
         ax.set_xscale("log")
-        ax.set_xlabel(r"$p_\mathrm{T}$ [GeV/$c$]")
-        ax.set_ylabel(f"K$^+$ {what}")
-        ax.set_ylim(0, 1.05)
-    axes[1].legend(fontsize=9, loc="lower left")
-    fig.suptitle(f"Kaon identification vs pT ({time.strftime('%Y-%m-%d')})", fontsize=12)
+        ax.set_xticks(edges)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(labelsize=11)
+        ax.set_xlabel(r"$p_\mathrm{T}$ [GeV/$c$]", fontsize=14)
+        ax.set_ylabel(f"K$^+$ {what}", fontsize=14)
+        low = min(np.mean(r, axis=0)[:, axes.tolist().index(ax)].min() for r in drawn.values())
+        ax.set_ylim(max(0.0, np.floor(10 * low) / 10 - 0.05), 1.02)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9)
+    fig.subplots_adjust(bottom=0.3, wspace=0.25)
+    fig.suptitle(
+        f"Kaon identification vs pT, all tracks ({time.strftime('%Y-%m-%d')})", fontsize=13
+    )
     save_figure(fig, TASK, "kaon_purity_efficiency_vs_pt", out_dir=out_dir)
