@@ -141,8 +141,8 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
     (2, 5)
     """
 
-    # [rows, tokens, 128] intermediates: 512-row chunks stay in cache (1.5x faster
-    # than 8192 on a CPU)
+    # [rows, tokens, 128] intermediates: 256-row chunks stay in cache (1.4x faster
+    # than 2048 on 2 CPU cores, benchmarks/fse_speed.py)
     _predict_chunk = 256
 
     _parameter_constraints: dict = {
