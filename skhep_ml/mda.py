@@ -229,7 +229,9 @@ class MDAClassifier(BaseNeuralClassifier):
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
     weight_decay : float, default=0.0
-    lr_schedule : {"exponential", "cosine"} or None, default=None
+    lr_schedule : {"exponential", "cosine"} or None, default="cosine"
+        Cosine annealing by default: a decaying rate lets the adversarial
+        game settle (see Notes).
     lr_decay : float, default=0.98
     validation_fraction : float or None, default=0.1
         Held-out rows (stratified over the classes and the unlabelled rows);
@@ -358,7 +360,7 @@ class MDAClassifier(BaseNeuralClassifier):
         lr=1e-3,
         optimizer="adam",
         weight_decay=0.0,
-        lr_schedule=None,
+        lr_schedule="cosine",
         lr_decay=0.98,
         validation_fraction=0.1,
         early_stopping=True,
