@@ -228,7 +228,7 @@ def _plot(curves, edges, out_dir):
         )
         for i, ax in enumerate(axes):
             ax.plot(centres, arr[:, i], label=name, ms=5, **style)
-    for ax, what in zip(axes, ("purity", "efficiency")):
+    for i, (ax, what) in enumerate(zip(axes, ("purity", "efficiency"))):
         ax.set_xscale("log")
         ax.set_xticks(edges)
         ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -236,7 +236,7 @@ def _plot(curves, edges, out_dir):
         ax.tick_params(labelsize=11)
         ax.set_xlabel(r"$p_\mathrm{T}$ [GeV/$c$]", fontsize=14)
         ax.set_ylabel(f"K$^+$ {what}", fontsize=14)
-        low = min(np.mean(r, axis=0)[:, axes.tolist().index(ax)].min() for r in drawn.values())
+        low = min(np.mean(r, axis=0)[:, i].min() for r in drawn.values())
         ax.set_ylim(max(0.0, np.floor(10 * low) / 10 - 0.05), 1.02)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9)
     fig.subplots_adjust(bottom=0.3, wspace=0.25)
