@@ -1,24 +1,37 @@
-"""skhep_ml: scikit-learn-compatible machine learning for particle physics."""
+"""skhep_ml: scikit-learn-compatible machine learning for particle physics.
 
-from skhep_ml.autoencoder import AutoencoderAnomalyDetector
-from skhep_ml.baselines import NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
-from skhep_ml.cwola import CWoLaClassifier
-from skhep_ml.dnn import DNNClassifier
-from skhep_ml.fse import FSEAttentionClassifier
-from skhep_ml.mda import MDAClassifier
-from skhep_ml.pivot import PivotClassifier
+The estimators are imported on first use (``from skhep_ml import
+DNNClassifier`` imports torch then), so that ``import skhep_ml`` and the
+light modules (``skhep_ml.metrics``, ``skhep_ml.datasets``) stay fast.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AutoencoderAnomalyDetector",
-    "CWoLaClassifier",
-    "DNNClassifier",
-    "FSEAttentionClassifier",
-    "MDAClassifier",
-    "NSigmaClassifier",
-    "PivotClassifier",
-    "RandomForestBaseline",
-    "XGBoostBaseline",
-    "__version__",
-]
+# public name -> module that defines it
+_ESTIMATORS = {
+    "AutoencoderAnomalyDetector": "skhep_ml.autoencoder",
+    "CWoLaClassifier": "skhep_ml.cwola",
+    "DNNClassifier": "skhep_ml.dnn",
+    "FSEAttentionClassifier": "skhep_ml.fse",
+    "MDAClassifier": "skhep_ml.mda",
+    "NSigmaClassifier": "skhep_ml.baselines",
+    "PivotClassifier": "skhep_ml.pivot",
+    "RandomForestBaseline": "skhep_ml.baselines",
+    "XGBoostBaseline": "skhep_ml.baselines",
+}
+
+__all__ = [*sorted(_ESTIMATORS), "__version__"]
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        value = getattr(importlib.import_module(_ESTIMATORS[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'skhep_ml' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_ESTIMATORS))

@@ -2,29 +2,36 @@
 
 Every neural estimator of skhep_ml subclasses :class:`BaseNeuralEstimator`
 (or :class:`BaseNeuralClassifier`). The estimator is a plain scikit-learn
-``BaseEstimator``; ``fit`` builds a skorch ``NeuralNet`` (``net_``) around a
+``BaseEstimator``; ``fit`` builds a skorch net (``net_``, a class of
+:mod:`skhep_ml._nets`, the only other module that imports skorch) around a
 torch module that the subclass provides in ``_build_module``. The base owns,
 once for all estimators: input validation, float32 conversion, sample and
 class weights, the validation split with early stopping that restores the best
 weights, the learning-rate schedule, seeding, the device, the progress
-display, warm starts and pickling.
+display, interrupts, warm starts and pickling.
 
 Subclasses provide:
 
 - ``_build_module(X, y)``: the torch module (from :mod:`skhep_ml.nn`);
 - ``_build_criterion()``: a loss with ``reduction="none"`` (one value per row,
   or per row and output, summed over outputs);
-- optionally ``_net_class`` (a :class:`NeuralNet` subclass with its own
-  ``get_loss`` / ``train_step``), ``_extra_callbacks()``, and
+- optionally ``_net_class`` (a net of :mod:`skhep_ml._nets` with its own
+  loss), ``_net_kwargs()``, ``_recorded_terms()`` (batch terms the net
+  records, averaged per epoch into ``history_``), ``_extra_callbacks()``, and
   ``_post_fit(X, y, sample_weight, train_idx, valid_idx)``, called after
   training with the rows of the split (``valid_idx`` is None without a
   validation split), e.g. to calibrate thresholds on the validation rows.
+
+Their ``__init__`` stores its arguments with :func:`store_params` and their
+class docstring says ``{training_parameters}`` where the shared training
+parameters go (:func:`fill_training_doc` writes them in once, for all).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -34,91 +41,101 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
-from skorch.utils import to_tensor
 
+from skhep_ml import _nets
 from skhep_ml.utils import (
     check_random_state_seed,
+    class_weights,
     validate_fit_data,
     validate_predict_data,
     validation_split,
 )
 
-__all__ = ["BaseNeuralClassifier", "BaseNeuralEstimator", "WeightedNeuralNet"]
+__all__ = [
+    "BaseNeuralClassifier",
+    "BaseNeuralEstimator",
+    "fill_training_doc",
+    "store_params",
+]
 
 # Rows per chunk when predicting: large enough that Python overhead vanishes.
 _PREDICT_CHUNK = 8192
 
+# A fit quiet for this long starts printing its epochs when verbose="auto".
+_AUTO_VERBOSE_DELAY = 10.0
 
-class _BatchLoader:
-    """Minibatches by tensor indexing, not one ``__getitem__`` per row.
+_TRAINING_PARAMETERS = """\
+max_epochs : int, default={max_epochs}
+    Maximum number of passes over the training data.
+batch_size : int, default={batch_size}
+    Minibatch size.
+lr : float, default={lr}
+    Learning rate.
+optimizer : {{"adam", "adamw", "sgd"}}, default={optimizer!r}
+weight_decay : float, default={weight_decay}
+    L2 penalty (decoupled for ``"adamw"``).
+lr_schedule : {{"exponential", "cosine"}} or None, default={lr_schedule!r}
+    Per-epoch learning-rate schedule: ``"exponential"`` multiplies the rate
+    by ``lr_decay`` after every epoch, ``"cosine"`` anneals it to 0 over
+    ``max_epochs``. ``history_`` records the rate of every epoch (``lr``).
+lr_decay : float, default={lr_decay}
+    Factor of the exponential schedule.
+validation_fraction : float or None, default={validation_fraction}
+    Fraction of the training rows (stratified for classifiers) held out to
+    monitor the validation loss. ``None`` or 0 trains on everything and
+    disables early stopping; so does a training set too small to split.
+early_stopping : bool, default={early_stopping}
+    Stop when the validation loss has not improved for
+    ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
+n_iter_no_change : int, default={n_iter_no_change}
+random_state : int, RandomState instance or None, default={random_state}
+    Seeds weight initialisation, the split, shuffling and dropout: the same
+    integer gives the same model on the same machine with the same number
+    of torch threads (the order of floating-point sums in torch's CPU
+    kernels depends on the thread count).
+device : {{"cpu", "cuda", "auto"}}, default={device!r}
+    ``"auto"`` takes a CUDA device when torch finds one. A model trained
+    on a GPU unpickles and predicts on a CPU-only machine.
+verbose : "auto" or int, default={verbose!r}
+    ``"auto"``: silent, unless the fit runs longer than 10 s, after which
+    one line per epoch is printed; 0: silent; 1: one line per epoch
+    (losses, learning rate, time; ``*`` marks the best validation loss);
+    2: also a progress bar over the batches.
+warm_start : bool, default={warm_start}
+    Continue training the fitted network on the new data."""
 
-    A drop-in for ``torch.utils.data.DataLoader`` as skorch's ``iterator_train``
-    / ``iterator_valid``: skorch's default Dataset collates row by row, which
-    costs more than the forward pass of a small network. Shuffling draws from
-    torch's global generator, which ``fit`` seeds from ``random_state``.
+
+def store_params(estimator, params):
+    """``__init__``'s only job: keep every argument, unchanged, under its name.
+
+    Call it as ``store_params(self, locals())`` as the whole body of
+    ``__init__``; the signature stays explicit, as scikit-learn's
+    ``get_params`` reads it.
     """
-
-    def __init__(self, dataset, batch_size=64, shuffle=False, **_):
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        X, y = dataset.X, dataset.y
-        self._X = (
-            {k: torch.as_tensor(v) for k, v in X.items()}
-            if isinstance(X, dict)
-            else torch.as_tensor(X)
-        )
-        self._y = None if y is None else torch.as_tensor(y)
-        self._n = len(dataset)
-
-    def __len__(self):
-        return (self._n + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        order = torch.randperm(self._n) if self.shuffle else None
-        for start in range(0, self._n, self.batch_size):
-            if order is None:
-                idx = slice(start, start + self.batch_size)
-            else:
-                idx = order[start : start + self.batch_size]
-            if isinstance(self._X, dict):
-                Xb = {k: v[idx] for k, v in self._X.items()}
-            else:
-                Xb = self._X[idx]
-            yield Xb, (None if self._y is None else self._y[idx])
+    for name in inspect.signature(type(estimator).__init__).parameters:
+        if name != "self":
+            setattr(estimator, name, params[name])
 
 
-class WeightedNeuralNet(NeuralNet):
-    """skorch ``NeuralNet`` whose loss is weighted by ``sample_weight``.
+def fill_training_doc(cls):
+    """Class decorator: write the shared training parameters into the docstring.
 
-    The batch input is a dict ``{"X": ..., "sample_weight": ..., ...}``; only
-    ``X`` reaches the module. The batch loss is
-    ``sum(w * l) / sum(|w|)``: a row of weight 2 contributes exactly as the
-    same row twice, and a negative weight (NLO simulation) subtracts its
-    row's loss, so the loss stays an unbiased estimate of the physical
-    expectation; normalising by ``sum(|w|)`` keeps its scale positive.
+    The docstring says ``{training_parameters}`` (indented as its other
+    parameters) where they go; the defaults are read from ``__init__``.
     """
-
-    def infer(self, x, **fit_params):
-        if isinstance(x, dict):
-            x = x["X"]
-        return super().infer(x, **fit_params)
-
-    def weighted_mean(self, loss, X):
-        """Weighted mean over rows of a per-row (or per-row-and-output) loss."""
-        if loss.ndim > 1:
-            loss = loss.reshape(loss.shape[0], -1).sum(dim=1)
-        if isinstance(X, dict) and "sample_weight" in X:
-            w = to_tensor(X["sample_weight"], device=self.device).to(loss.dtype)
-            return (w * loss).sum() / w.abs().sum().clamp_min(torch.finfo(loss.dtype).tiny)
-        return loss.mean()
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = to_tensor(y_true, device=self.device)
-        return self.weighted_mean(self.criterion_(y_pred, y_true), X)
+    marker = "{training_parameters}"
+    doc = cls.__doc__ or ""
+    if marker not in doc:
+        raise TypeError(f"{cls.__name__}'s docstring has no {marker} placeholder.")
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    indent = doc[: doc.index(marker)].rsplit("\n", 1)[-1]
+    text = _TRAINING_PARAMETERS.format(**defaults).replace("\n", "\n" + indent)
+    cls.__doc__ = doc.replace(marker, text)
+    return cls
 
 
 def _resolve_device(device):
@@ -133,10 +150,6 @@ def _is_float(array):
     return np.issubdtype(np.asarray(array).dtype, np.floating)
 
 
-def _silent(*args, **kwargs):
-    """A picklable sink for skorch callbacks when ``verbose=0``."""
-
-
 @contextlib.contextmanager
 def _seeded(seed, device):
     """Seed torch for one fit without touching the caller's global RNG state."""
@@ -146,42 +159,28 @@ def _seeded(seed, device):
         yield
 
 
+def _check_finite_output(outputs, X):
+    """Refuse rows whose network output overflowed (NaN or inf)."""
+    bad = np.zeros(len(outputs[0]), dtype=bool)
+    for out in outputs:
+        if _is_float(out):
+            bad |= ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        x = X["X"] if isinstance(X, dict) else X
+        largest = np.nanmax(np.abs(x[rows]), initial=0.0)
+        raise ValueError(
+            f"The network's output overflows float32 for {rows.size} row(s) (first: row "
+            f"{rows[0]}; largest |value| in them {largest:.3g}): values this far outside the "
+            "training range cannot be evaluated. Check those rows for unphysical values."
+        )
+
+
 class BaseNeuralEstimator(BaseEstimator):
     """Shared machinery of every neural estimator (not used directly).
 
-    Common parameters (every subclass lists them in its ``__init__``):
-
-    max_epochs : int
-        Maximum number of passes over the training data.
-    batch_size : int
-        Minibatch size.
-    lr : float
-        Learning rate.
-    optimizer : {"adam", "adamw", "sgd"}
-    weight_decay : float
-        L2 penalty (decoupled for ``"adamw"``).
-    lr_schedule : {"exponential", "cosine"} or None
-        Per-epoch learning-rate schedule; ``"exponential"`` multiplies the rate
-        by ``lr_decay`` after every epoch.
-    lr_decay : float
-        Factor of the exponential schedule.
-    validation_fraction : float or None
-        Fraction of the training rows (stratified for classifiers) held out to
-        monitor the validation loss. ``None`` or 0 trains on everything and
-        disables early stopping; so does a training set too small to split.
-    early_stopping : bool
-        Stop when the validation loss has not improved for
-        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
-    n_iter_no_change : int
-    random_state : int, RandomState instance or None
-        Seeds weight initialisation, the split, shuffling and dropout: the same
-        integer gives the same model.
-    device : {"cpu", "cuda", "auto"}
-    verbose : int
-        0 silent; 1 one line per epoch (losses, time, best epoch marked);
-        2 also a progress bar over batches.
-    warm_start : bool
-        Continue training the fitted network on the new data.
+    The training parameters shared by every subclass are documented once, in
+    ``_TRAINING_PARAMETERS`` (see :func:`fill_training_doc`).
     """
 
     _parameter_constraints: dict = {
@@ -197,12 +196,12 @@ class BaseNeuralEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
-        "verbose": ["verbose"],
+        "verbose": [StrOptions({"auto"}), "verbose"],
         "warm_start": ["boolean"],
     }
 
     #: The skorch net class; subclasses with special losses override it.
-    _net_class = WeightedNeuralNet
+    _net_class = _nets.WeightedNeuralNet
 
     #: Rows per forward pass when predicting; a network with large per-row
     #: intermediates (a token set) runs faster with chunks that stay in cache.
@@ -214,6 +213,10 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _build_criterion(self):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _recorded_terms(self):
+        """``(name, on_train)`` of batch terms the net records; averaged per epoch."""
+        return []
 
     def _extra_callbacks(self):
         return []
@@ -240,29 +243,22 @@ class BaseNeuralEstimator(BaseEstimator):
         }[self.optimizer]
 
     def _callbacks(self, has_valid):
-        callbacks = []
-        if self.lr_schedule == "exponential":
-            callbacks.append(("lr_schedule", LRScheduler("ExponentialLR", gamma=self.lr_decay)))
-        elif self.lr_schedule == "cosine":
+        callbacks = [_nets.recorded(name, on_train) for name, on_train in self._recorded_terms()]
+        callbacks += list(self._extra_callbacks())
+        # the epoch line before the schedule steps, so that it shows the rate used
+        verbose = "auto" if self.verbose == "auto" else min(int(self.verbose), 1)
+        callbacks.append(("epoch_log", _nets.EpochLog(verbose, delay=_AUTO_VERBOSE_DELAY)))
+        if self.lr_schedule is not None:
             callbacks.append(
-                ("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=self.max_epochs))
-            )
-        if has_valid and self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=0.0,
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
+                _nets.lr_scheduler(
+                    self.lr_schedule, max_epochs=self.max_epochs, decay=self.lr_decay
                 )
             )
-        if self.verbose and self.verbose >= 2:
-            callbacks.append(("progress", ProgressBar()))
-        return callbacks + list(self._extra_callbacks())
+        if has_valid and self.early_stopping:
+            callbacks.append(_nets.early_stopping(self.n_iter_no_change))
+        if self.verbose != "auto" and self.verbose >= 2:
+            callbacks.append(_nets.progress_bar())
+        return callbacks
 
     def _make_inputs(self, X, sample_weight, extra=None):
         inputs = {"X": X, "sample_weight": sample_weight}
@@ -270,11 +266,35 @@ class BaseNeuralEstimator(BaseEstimator):
             inputs.update(extra)
         return inputs
 
+    def _new_net(self, module, has_valid, train_split, device):
+        return self._net_class(
+            module=module,
+            criterion=self._build_criterion(),
+            optimizer=self._optimizer_class(),
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=_nets.BatchLoader,
+            iterator_valid=_nets.BatchLoader,
+            iterator_train__shuffle=True,
+            iterator_valid__batch_size=max(self.batch_size, _PREDICT_CHUNK),
+            train_split=train_split,
+            callbacks=self._callbacks(has_valid),
+            device=device,
+            verbose=0,  # skorch's own table (with colour codes) is replaced by EpochLog
+            **self._net_kwargs(),
+        )
+
     def _fit_net(self, X, y, sample_weight, *, stratify=None, extra=None):
         """Train ``net_`` on float32 ``X`` and encoded targets ``y``.
 
         ``extra`` holds more per-row arrays for the net's loss (domain labels,
         nuisance values); they travel with ``X`` in the batch dict.
+
+        A Ctrl-C is re-raised once the net has restored its best weights: the
+        estimator then holds the partly trained model, with
+        ``interrupted_ = True``, and ``fit`` does not return.
         """
         device = _resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
@@ -289,7 +309,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
         X_train, y_train = subset(train_idx)
         has_valid = valid_idx is not None
-        train_split = predefined_split(Dataset(*subset(valid_idx))) if has_valid else None
+        train_split = _nets.validation_data(*subset(valid_idx)) if has_valid else None
 
         warm = self.warm_start and hasattr(self, "net_")
         with _seeded(seed, device):
@@ -297,78 +317,72 @@ class BaseNeuralEstimator(BaseEstimator):
                 self.net_.set_params(train_split=train_split, max_epochs=self.max_epochs)
                 self.net_.partial_fit(X_train, y_train)
             else:
-                self.net_ = self._net_class(
-                    module=self._build_module(X, y),
-                    criterion=self._build_criterion(),
-                    optimizer=self._optimizer_class(),
-                    optimizer__weight_decay=self.weight_decay,
-                    lr=self.lr,
-                    max_epochs=self.max_epochs,
-                    batch_size=self.batch_size,
-                    iterator_train=_BatchLoader,
-                    iterator_valid=_BatchLoader,
-                    iterator_train__shuffle=True,
-                    iterator_valid__batch_size=max(self.batch_size, _PREDICT_CHUNK),
-                    train_split=train_split,
-                    callbacks=self._callbacks(has_valid),
-                    device=device,
-                    verbose=int(self.verbose),
-                    **self._net_kwargs(),
-                )
-                self.net_.fit(X_train, y_train)
+                net = self._new_net(self._build_module(X, y), has_valid, train_split, device)
+                # assigned once trained: a fit that fails leaves no fitted-looking net
+                self.net_ = net.fit(X_train, y_train)
         self.history_ = self.net_.history
         self.n_epochs_ = len(self.history_)
         self.best_epoch_ = self._best_epoch()
+        self.interrupted_ = bool(getattr(self.net_, "interrupted_", False))
         self._post_fit(X, y, sample_weight, train_idx, valid_idx)
+        if self.interrupted_:
+            raise KeyboardInterrupt(
+                f"{type(self).__name__}.fit was interrupted after {self.n_epochs_} epoch(s); "
+                f"the estimator holds the weights of epoch {self.best_epoch_} "
+                "(interrupted_ = True)."
+            )
         return self
 
     def _best_epoch(self):
         """1-based epoch whose weights the model holds."""
+        if not len(self.history_):
+            return 0
         best = [h["epoch"] for h in self.history_ if h.get("valid_loss_best")]
         if best and self.early_stopping:
             return best[-1]
         return self.history_[-1]["epoch"]
 
-    def _forward(self, X, dtype=None):
-        """Raw network output for float32 ``X`` (ndarray or dict), in eval mode.
+    def _forward(self, X, dtype=None, fn=None):
+        """Network output for float32 ``X`` (ndarray or dict), in eval mode, by chunks.
 
-        ``dtype=torch.float64`` evaluates a float64 copy of the module (inputs
-        converted exactly): for scores that subtract the output from the input,
-        such as a reconstruction error, where float32 rounding (which depends
-        on a row's position in the batch) would be amplified. Integer entries
-        of a dict input keep their dtype.
+        ``fn(module, batch)`` replaces ``module(batch)`` (another output of the
+        module, such as attention weights). ``dtype=torch.float64`` evaluates a
+        float64 copy of the module (inputs converted exactly): for scores that
+        subtract the output from the input, such as a reconstruction error,
+        where float32 rounding (which depends on a row's position in the batch)
+        would be amplified. Integer entries of a dict input keep their dtype.
+        A row whose output is not finite raises a ``ValueError``.
         """
         module = self.net_.module_
         device = self.net_.device
         if dtype is not None:
             module = copy.deepcopy(module).to(dtype)
+        fn = fn or (lambda m, xb: m(**xb) if isinstance(xb, dict) else m(xb))
+
+        def tensor(v, sl):
+            return torch.as_tensor(v[sl], device=device, dtype=dtype if _is_float(v) else None)
+
         was_training = module.training
         module.eval()
         n = len(X["X"]) if isinstance(X, dict) else len(X)
         outputs = []
         try:
             with torch.inference_mode():
-                chunk = self._predict_chunk
-                for start in range(0, max(n, 1), chunk):
-                    sl = slice(start, start + chunk)
+                for start in range(0, max(n, 1), self._predict_chunk):
+                    sl = slice(start, start + self._predict_chunk)
                     if isinstance(X, dict):
-                        xb = {
-                            k: torch.as_tensor(
-                                v[sl], device=device, dtype=dtype if _is_float(v) else None
-                            )
-                            for k, v in X.items()
-                        }
-                        out = module(**xb)
+                        xb = {k: tensor(v, sl) for k, v in X.items()}
                     else:
-                        out = module(torch.as_tensor(X[sl], device=device, dtype=dtype))
-                    outputs.append(out)
+                        xb = tensor(X, sl)
+                    out = fn(module, xb)
+                    outputs.append(out if isinstance(out, (tuple, list)) else (out,))
         finally:
             module.train(was_training)
-        if isinstance(outputs[0], (tuple, list)):
-            return tuple(
-                torch.cat([o[i] for o in outputs]).cpu().numpy() for i in range(len(outputs[0]))
-            )
-        return torch.cat(outputs).cpu().numpy()
+        result = tuple(
+            torch.cat([o[i] for o in outputs]).cpu().numpy() for i in range(len(outputs[0]))
+        )
+        _check_finite_output(result, X)
+        return result if len(result) > 1 else result[0]
 
     def __setstate__(self, state):
         # skorch maps CUDA tensors to the CPU (with a warning) when no GPU is
@@ -376,18 +390,6 @@ class BaseNeuralEstimator(BaseEstimator):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*CUDA.*")
             super().__setstate__(state)
-
-
-def _class_weights(class_weight, y_enc, sample_weight, n_classes):
-    """Per-row multipliers for ``class_weight`` ("balanced" uses weighted counts)."""
-    if class_weight is None:
-        return np.ones_like(sample_weight)
-    if class_weight == "balanced":
-        totals = np.bincount(y_enc, weights=np.abs(sample_weight), minlength=n_classes)
-        per_class = totals.sum() / (n_classes * np.maximum(totals, np.finfo(np.float32).tiny))
-    else:
-        per_class = np.asarray(class_weight, dtype=np.float64)
-    return per_class[y_enc].astype(np.float32)
 
 
 class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
@@ -413,25 +415,26 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Event weights. Negative weights (NLO simulation) enter the loss
-            with their sign; the total must be positive.
+            with their sign; the total of every class must be positive.
 
         Returns
         -------
         self
         """
+        return self._fit_validated(X, y, sample_weight)
+
+    def _fit_validated(self, X, y, sample_weight, **fit_params):
+        """Validate, encode the labels and weights, then ``_fit(..., **fit_params)``."""
         warm = self.warm_start and hasattr(self, "net_")
         X, y, sample_weight = validate_fit_data(
             self, X, y, sample_weight, allow_nan=self._allow_nan(), classifier=True, reset=not warm
         )
         self._set_classes(np.unique(y), warm)
         y_enc = np.searchsorted(self.classes_, y)
-        class_weight = self.class_weight
-        if isinstance(class_weight, dict):
-            class_weight = [class_weight.get(c, 1.0) for c in self.classes_]
-        sample_weight = sample_weight * _class_weights(
-            class_weight, y_enc, sample_weight, len(self.classes_)
+        sample_weight = sample_weight * class_weights(
+            self.class_weight, y_enc, sample_weight, self.classes_
         )
-        return self._fit(X, y_enc, sample_weight)
+        return self._fit(X, y_enc, sample_weight, **fit_params)
 
     def _set_classes(self, classes, warm):
         """Set ``classes_``, or check that a warm start brings no new label."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -10,36 +10,22 @@ import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.utils import to_tensor
 from torch import nn
 
-from skhep_ml._base import BaseNeuralEstimator, WeightedNeuralNet
-from skhep_ml.nn import Autoencoder, VariationalAutoencoder, gaussian_kl
-from skhep_ml.utils import validate_fit_data, validate_predict_data
+from skhep_ml import _nets
+from skhep_ml._base import BaseNeuralEstimator, fill_training_doc, store_params
+from skhep_ml.nn import Autoencoder, VariationalAutoencoder
+from skhep_ml.utils import (
+    check_layer_widths,
+    feature_names,
+    validate_fit_data,
+    validate_predict_data,
+)
 
 __all__ = ["AutoencoderAnomalyDetector"]
 
 
-class _VAENet(WeightedNeuralNet):
-    """Net whose module returns ``(reconstruction, mu, logvar)``.
-
-    Per-row loss: squared reconstruction error summed over features plus
-    ``beta`` times the KL divergence of ``q(z|x)`` from the unit Gaussian (a
-    negative ELBO for a Gaussian decoder of variance 1/2); rows are averaged by
-    the base's weighted mean.
-    """
-
-    def __init__(self, *args, beta=1.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.beta = beta
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        recon, mu, logvar = y_pred
-        y_true = to_tensor(y_true, device=self.device)
-        rec = self.criterion_(recon, y_true).sum(dim=1)
-        return self.weighted_mean(rec + self.beta * gaussian_kl(mu, logvar), X)
-
-
+@fill_training_doc
 class AutoencoderAnomalyDetector(OutlierMixin, BaseNeuralEstimator):
     """Anomaly detection by reconstruction error of a (variational) autoencoder.
 
@@ -94,24 +80,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseNeuralEstimator):
         raw scores.
     activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"}, default="relu"
     dropout : float, default=0.0
-    max_epochs : int, default=100
-    batch_size : int, default=100
-    lr : float, default=1e-3
-        The AMS-02 search used 1e-4 with many more epochs.
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-    weight_decay : float, default=0.0
-    lr_schedule : {"exponential", "cosine"} or None, default=None
-    lr_decay : float, default=0.98
-    validation_fraction : float or None, default=0.1
-        Held-out rows whose reconstruction loss drives early stopping.
-    early_stopping : bool, default=True
-    n_iter_no_change : int, default=10
-    random_state : int, RandomState instance or None, default=None
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-    verbose : int, default=0
-    warm_start : bool, default=False
-        See :class:`skhep_ml._base.BaseNeuralEstimator` for the training
-        parameters, shared by every neural estimator.
+    {training_parameters}
 
     Attributes
     ----------
@@ -131,6 +100,12 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseNeuralEstimator):
     See Also
     --------
     sklearn.ensemble.IsolationForest : the same interface, tree-based.
+
+    Notes
+    -----
+    Training defaults: the AMS-02 search used ``lr=1e-4`` with many more
+    epochs; the held-out validation rows' reconstruction loss drives early
+    stopping.
 
     Examples
     --------
@@ -185,45 +160,21 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseNeuralEstimator):
         n_iter_no_change=10,
         random_state=None,
         device="cpu",
-        verbose=0,
+        verbose="auto",
         warm_start=False,
     ):
-        self.hidden_layers = hidden_layers
-        self.variational = variational
-        self.contamination = contamination
-        self.beta = beta
-        self.score_type = score_type
-        self.score_transform = score_transform
-        self.activation = activation
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     # -- base hooks ------------------------------------------------------------
     @property
     def _net_class(self):
-        return _VAENet if self.variational else WeightedNeuralNet
+        return _nets.VAENet if self.variational else _nets.WeightedNeuralNet
 
     def _net_kwargs(self):
         return {"beta": float(self.beta)} if self.variational else {}
 
     def _build_module(self, X, y):
-        if any(not isinstance(h, Integral) or h < 1 for h in self.hidden_layers):
-            raise ValueError(f"hidden_layers must be positive integers; got {self.hidden_layers}")
-        if len(self.hidden_layers) == 0:
-            raise ValueError("hidden_layers needs at least one layer (the bottleneck).")
+        check_layer_widths(self.hidden_layers, "hidden_layers", allow_empty=False)
         module_class = VariationalAutoencoder if self.variational else Autoencoder
         return module_class(
             X.shape[1], tuple(self.hidden_layers), activation=self.activation, dropout=self.dropout
@@ -376,11 +327,8 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseNeuralEstimator):
         sq = (recon.astype(np.float64) - Xs) ** 2
         if not per_feature:
             return sq.mean(axis=1)
-        columns = getattr(self, "feature_names_in_", None)
-        if columns is None:
-            columns = [f"x{j}" for j in range(self.n_features_in_)]
         index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(sq, columns=list(columns), index=index)
+        return pd.DataFrame(sq, columns=feature_names(self), index=index)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from skhep_ml._base import BaseNeuralClassifier
+from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
 from skhep_ml.nn import MLP, feature_scaling
+from skhep_ml.utils import check_layer_widths
 
 __all__ = ["DNNClassifier"]
 
 
+@fill_training_doc
 class DNNClassifier(BaseNeuralClassifier):
     """Fully connected neural-network classifier (cross-entropy, softmax output).
 
@@ -29,23 +31,9 @@ class DNNClassifier(BaseNeuralClassifier):
         Widths of the hidden layers.
     activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"}, default="relu"
     dropout : float, default=0.1
-    max_epochs : int, default=30
-    batch_size : int, default=64
-    lr : float, default=5e-4
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-    weight_decay : float, default=0.0
-    lr_schedule : {"exponential", "cosine"} or None, default="exponential"
-    lr_decay : float, default=0.98
-    validation_fraction : float or None, default=0.1
-    early_stopping : bool, default=True
-    n_iter_no_change : int, default=10
     class_weight : dict, "balanced" or None, default=None
-    random_state : int, RandomState instance or None, default=None
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-    verbose : int, default=0
-    warm_start : bool, default=False
-        See :class:`skhep_ml._base.BaseNeuralEstimator` for the training
-        parameters, shared by every neural estimator.
+        Weight of each class (see ``sample_weight`` in ``fit``).
+    {training_parameters}
 
     Attributes
     ----------
@@ -100,31 +88,13 @@ class DNNClassifier(BaseNeuralClassifier):
         class_weight=None,
         random_state=None,
         device="cpu",
-        verbose=0,
+        verbose="auto",
         warm_start=False,
     ):
-        self.hidden_layers = hidden_layers
-        self.activation = activation
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     def _build_module(self, X, y):
-        if any(not isinstance(h, Integral) or h < 1 for h in self.hidden_layers):
-            raise ValueError(f"hidden_layers must be positive integers; got {self.hidden_layers}")
+        check_layer_widths(self.hidden_layers, "hidden_layers")
         mean, std = feature_scaling(X)
         return MLP(
             X.shape[1],

@@ -13,16 +13,15 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.special import expit, log_softmax
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skhep_ml._base import BaseNeuralClassifier
+from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
 from skhep_ml.metrics import f1_optimal_threshold
 from skhep_ml.nn import FSEAttentionNet, feature_scaling
-from skhep_ml.utils import validate_predict_data
+from skhep_ml.utils import feature_names, validate_predict_data
 
 __all__ = ["FSEAttentionClassifier"]
 
@@ -35,6 +34,7 @@ def _logit(p):
     return np.log(p) - np.log1p(-p)
 
 
+@fill_training_doc
 class FSEAttentionClassifier(BaseNeuralClassifier):
     """Transformer over the set of present features; NaN means "no signal".
 
@@ -85,24 +85,11 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         every threshold 0.5 (``"ovr"``; ``predict`` is then the most certain
         class) or equal (``"softmax"``: ``predict`` is the argmax of
         ``predict_proba``).
-    max_epochs : int, default=30
-    batch_size : int, default=64
-    lr : float, default=5e-4
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-    weight_decay : float, default=0.0
-    lr_schedule : {"exponential", "cosine"} or None, default="exponential"
-    lr_decay : float, default=0.98
-    validation_fraction : float or None, default=0.1
-    early_stopping : bool, default=True
-    n_iter_no_change : int, default=10
     class_weight : dict, "balanced" or None, default=None
-    random_state : int, RandomState instance or None, default=None
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-    verbose : int, default=0
-    warm_start : bool, default=False
-        See :class:`skhep_ml._base.BaseNeuralEstimator`. ``sample_weight``
-        in ``fit`` weighs each row's loss and its F1 in the threshold choice;
-        negative weights (NLO simulation) enter both with their sign.
+        ``sample_weight`` in ``fit`` weighs each row's loss and its F1 in the
+        threshold choice; negative weights (NLO simulation) enter both with
+        their sign.
+    {training_parameters}
 
     Attributes
     ----------
@@ -185,34 +172,10 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         class_weight=None,
         random_state=None,
         device="cpu",
-        verbose=0,
+        verbose="auto",
         warm_start=False,
     ):
-        self.multi_class = multi_class
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.dim_feedforward = dim_feedforward
-        self.embed_hidden = embed_hidden
-        self.pool_hidden = pool_hidden
-        self.head_hidden = head_hidden
-        self.dropout = dropout
-        self.thresholds = thresholds
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     # -- network -------------------------------------------------------------
     def _n_outputs(self):
@@ -354,24 +317,8 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         """
         check_is_fitted(self)
         X = validate_predict_data(self, X, allow_nan=True)
-        module = self.net_.module_
-        was_training = module.training
-        module.eval()
-        chunks = []
-        try:
-            with torch.inference_mode():
-                for start in range(0, X.shape[0], self._predict_chunk):
-                    stop = start + self._predict_chunk
-                    xt = torch.tensor(X[start:stop], device=self.net_.device)
-                    w, _ = module.pooling_weights(xt)
-                    chunks.append(w.mean(dim=-1).cpu().numpy().astype(np.float64))
-        finally:
-            module.train(was_training)
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = [f"x{i}" for i in range(self.n_features_in_)]
-        w = np.concatenate(chunks) if chunks else np.zeros((0, self.n_features_in_))
-        return pd.DataFrame(w, columns=list(names))
+        w = self._forward(X, fn=lambda module, xb: module.pooling_weights(xb)[0].mean(dim=-1))
+        return pd.DataFrame(w.astype(np.float64), columns=feature_names(self))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

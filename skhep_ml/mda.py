@@ -8,147 +8,53 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from scipy.special import expit
 from sklearn.base import _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, PassthroughScoring
-from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
 from torch import nn
-from torch.nn import functional as F
 
-from skhep_ml._base import BaseNeuralClassifier, WeightedNeuralNet, _class_weights
-from skhep_ml.nn import MLP, ClusterCNN, HitGraphNet, MDANet, dann_lambda, feature_scaling
-from skhep_ml.nn.layers import activation as make_activation
-from skhep_ml.utils import validate_fit_data, validate_predict_data
+from skhep_ml import _nets
+from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
+from skhep_ml.nn import MLP, ClusterCNN, HitGraphNet, MDANet, feature_scaling
+from skhep_ml.nn import activation as make_activation
+from skhep_ml.utils import (
+    check_class_weight_totals,
+    check_layer_widths,
+    class_weights,
+    column_index,
+    validate_fit_data,
+    validate_predict_data,
+)
 
-__all__ = ["DomainAdversarialNet", "MDAClassifier"]
+__all__ = ["MDAClassifier"]
 
 _BRANCH_TYPES = ("mlp", "gnn", "cnn")
 
 
-class DomainAdversarialNet(WeightedNeuralNet):
-    """skorch net with the DANN loss.
-
-    The batch dict carries ``sample_weight`` and, when a domain head is
-    trained, ``domain`` (0 labelled source, 1 unlabelled target) and
-    ``domain_weight`` (sample weights balanced between the two domains).
-    The loss is the weighted cross-entropy over the labelled rows (targets
-    ``>= 0``; unlabelled rows carry -1) plus, in training, the weighted
-    binary cross-entropy of the domain head over all rows; the
-    gradient-reversal layer in the module turns the latter into an
-    adversarial term for the shared features. Validation reports the label
-    loss only, so that early stopping follows the classification.
-
-    ``domain_steps`` extra updates of the domain head alone, on the batch's
-    features computed without gradient, precede every shared update.
-    """
-
-    def __init__(self, *args, domain_steps=0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.domain_steps = domain_steps
-
-    def _domain_loss(self, domain_logit, X):
-        """Balanced-weight domain cross-entropy and the domain accuracy of a batch."""
-        domain = to_tensor(X["domain"], device=self.device).to(domain_logit.dtype)
-        bce = F.binary_cross_entropy_with_logits(domain_logit, domain, reduction="none")
-        loss = self.weighted_mean(bce, {"sample_weight": X["domain_weight"]})
-        return loss, ((domain_logit > 0) == (domain > 0.5)).float().mean()
-
-    def train_step(self, batch, **fit_params):
-        Xi, _ = unpack_data(batch)
-        if self.domain_steps and isinstance(Xi, dict) and "domain" in Xi:
-            self.train_domain_head(Xi, self.domain_steps)
-        return super().train_step(batch, **fit_params)
-
-    def train_domain_head(self, Xi, n_steps):
-        """``n_steps`` updates of the domain head alone on batch ``Xi``; the domain losses."""
-        with torch.no_grad():
-            fused = self.infer(Xi)[2]
-        losses = []
-        for _ in range(n_steps):
-            # only the domain head gets gradients, and torch's optimizers skip
-            # parameters without one: the shared layers stay as they are
-            self.optimizer_.zero_grad(set_to_none=True)
-            loss = self._domain_loss(self.module_.domain_head(fused).squeeze(1), Xi)[0]
-            loss.backward()
-            self.optimizer_.step()
-            losses.append(loss.item())
-        self.optimizer_.zero_grad(set_to_none=True)
-        return losses
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        logits, domain_logit = y_pred[0], y_pred[1]
-        y_true = to_tensor(y_true, device=self.device)
-        weight = to_tensor(X["sample_weight"], device=self.device)
-        labelled = y_true >= 0
-        if bool(labelled.any()):
-            ce = self.criterion_(logits[labelled], y_true[labelled])
-            label_loss = self.weighted_mean(ce, {"sample_weight": weight[labelled]})
-        else:  # a batch of unlabelled rows only
-            label_loss = logits.sum() * 0.0
-        if not training:
-            return label_loss
-        self.history.record_batch("label_loss", label_loss.item())
-        if "domain" not in X:
-            return label_loss
-        domain_loss, accuracy = self._domain_loss(domain_logit, X)
-        self.history.record_batch("domain_loss", domain_loss.item())
-        self.history.record_batch("domain_acc", accuracy.item())
-        return label_loss + domain_loss
-
-
-class GRLSchedule(Callback):
-    """Sets the reversal strength of ``module_.grl`` before every training batch.
-
-    ``schedule="dann"``: ``lambda_max * (2 / (1 + exp(-10 p)) - 1)`` with
-    ``p`` the fraction of the ``max_epochs`` planned batches done;
-    ``"fixed"``: ``lambda_max`` throughout. Records ``grl_lambda`` per epoch.
-    """
-
-    def __init__(self, schedule="dann", lambda_max=1.0, batch_size=128):
-        self.schedule = schedule
-        self.lambda_max = lambda_max
-        self.batch_size = batch_size
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_batches = max(1, math.ceil(len(y) / self.batch_size))
-        self.total_steps_ = max(1, net.max_epochs * n_batches)
-        self.step_ = 0
-        self.lambda_ = self._value()
-
-    def _value(self):
-        if self.schedule == "fixed":
-            return float(self.lambda_max)
-        return float(self.lambda_max) * dann_lambda(self.step_ / self.total_steps_)
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if training:
-            self.lambda_ = self._value()
-            net.module_.grl.lambda_ = self.lambda_
-            self.step_ += 1
-
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("grl_lambda", self.lambda_)
-
-
 def _unlabelled_mask(y):
-    """Rows labelled -1 (scikit-learn's semi-supervised convention)."""
+    """Rows labelled -1: the integer (numeric or object y) or the string "-1"."""
     y = np.asarray(y)
     if y.dtype.kind in "iuf":
         return y == -1
+    if y.dtype.kind in "US":
+        return y == y.dtype.type("-1")
     if y.dtype.kind == "O":
         return np.fromiter(
-            (isinstance(v, numbers.Number) and not isinstance(v, bool) and v == -1 for v in y),
+            (
+                (isinstance(v, numbers.Number) and not isinstance(v, bool) and v == -1)
+                or (isinstance(v, str) and v == "-1")
+                for v in y
+            ),
             dtype=bool,
             count=y.size,
         )
     return np.zeros(y.shape, dtype=bool)
 
 
+@fill_training_doc
 class MDAClassifier(BaseNeuralClassifier):
     """Multimodal domain-adversarial classifier.
 
@@ -167,7 +73,9 @@ class MDAClassifier(BaseNeuralClassifier):
     Unlabelled target rows are given either as rows with ``y = -1``
     (scikit-learn's semi-supervised convention: ``Pipeline`` and
     ``cross_val_score`` need nothing extra; ``score`` ignores them) or as
-    ``fit(X, y, X_target=...)``. Without target rows (or with
+    ``fit(X, y, X_target=...)``. With string class names, mark them with
+    the integer -1 in an object array (as scikit-learn's
+    ``SelfTrainingClassifier`` asks) or with the string ``"-1"``. Without target rows (or with
     ``domain_adaptation=False``, which drops them) it is a plain multimodal
     classifier.
 
@@ -224,28 +132,9 @@ class MDAClassifier(BaseNeuralClassifier):
         of adversarial training): the head stays nearer the best domain
         classifier of the current features, so that the features are pushed
         to fool any domain classifier, not only a lagging one.
-    max_epochs : int, default=30
-    batch_size : int, default=128
-    lr : float, default=1e-3
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-    weight_decay : float, default=0.0
-    lr_schedule : {"exponential", "cosine"} or None, default="cosine"
-        Cosine annealing by default: a decaying rate lets the adversarial
-        game settle (see Notes).
-    lr_decay : float, default=0.98
-    validation_fraction : float or None, default=0.1
-        Held-out rows (stratified over the classes and the unlabelled rows);
-        early stopping follows the label loss of the labelled ones.
-    early_stopping : bool, default=True
-    n_iter_no_change : int, default=10
     class_weight : dict, "balanced" or None, default=None
         Applied to the labelled rows.
-    random_state : int, RandomState instance or None, default=None
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-    verbose : int, default=0
-    warm_start : bool, default=False
-        See :class:`skhep_ml._base.BaseNeuralEstimator` for the training
-        parameters shared by every neural estimator.
+    {training_parameters}
 
     Attributes
     ----------
@@ -273,6 +162,12 @@ class MDAClassifier(BaseNeuralClassifier):
 
     Notes
     -----
+    Training defaults: ``lr_schedule="cosine"`` because a decaying rate lets
+    the adversarial game settle (below); the validation rows are stratified
+    over the classes and the unlabelled rows, and early stopping follows the
+    label loss of the labelled ones. ``history_`` records the domain head's
+    learning rate as ``lr_domain``.
+
     ``sample_weight`` weighs the label loss (negative weights, as from NLO
     simulation, subtract their row's loss; the labelled total must be
     positive) and the domain loss, where the two domains are balanced to
@@ -308,7 +203,7 @@ class MDAClassifier(BaseNeuralClassifier):
     ['domain_acc', 'domain_loss']
     """
 
-    _net_class = DomainAdversarialNet
+    _net_class = _nets.DomainAdversarialNet
 
     _parameter_constraints: dict = {
         **BaseNeuralClassifier._parameter_constraints,
@@ -368,43 +263,10 @@ class MDAClassifier(BaseNeuralClassifier):
         class_weight=None,
         random_state=None,
         device="cpu",
-        verbose=0,
+        verbose="auto",
         warm_start=False,
     ):
-        self.modalities = modalities
-        self.branch_types = branch_types
-        self.graph_shape = graph_shape
-        self.cnn_shape = cnn_shape
-        self.embed_dim = embed_dim
-        self.n_heads = n_heads
-        self.hidden_layers = hidden_layers
-        self.gnn_hidden = gnn_hidden
-        self.gnn_steps = gnn_steps
-        self.cnn_channels = cnn_channels
-        self.head_hidden = head_hidden
-        self.domain_hidden = domain_hidden
-        self.activation = activation
-        self.dropout = dropout
-        self.domain_adaptation = domain_adaptation
-        self.grl_schedule = grl_schedule
-        self.grl_lambda = grl_lambda
-        self.domain_lr_factor = domain_lr_factor
-        self.domain_steps = domain_steps
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     # -- fit -------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -426,48 +288,67 @@ class MDAClassifier(BaseNeuralClassifier):
         self
         """
         warm = self.warm_start and hasattr(self, "net_")
-        X, y, sample_weight = validate_fit_data(
-            self, X, y, sample_weight, allow_nan=False, classifier=True, reset=not warm
-        )
+        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, reset=not warm)
         unlabelled = _unlabelled_mask(y)
         if X_target is not None:
-            X_target = validate_predict_data(self, X_target)
-            X = np.vstack([X, X_target])
-            sample_weight = np.concatenate(
-                [sample_weight, np.ones(X_target.shape[0], dtype=np.float32)]
+            X, y, sample_weight, unlabelled = self._append_target(
+                X, y, sample_weight, unlabelled, X_target
             )
-            y = np.concatenate([y, np.full(X_target.shape[0], y[0], dtype=y.dtype)])
-            unlabelled = np.concatenate([unlabelled, np.ones(X_target.shape[0], dtype=bool)])
-        labelled = ~unlabelled
-        classes = np.unique(y[labelled])
-        if classes.size < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs labelled rows (y != -1) of at least 2 classes; "
-                f"got {classes.size}."
-            )
-        if sample_weight[labelled].sum() <= 0:
-            raise ValueError("The sum of sample_weight over the labelled rows must be positive.")
-        self._set_classes(classes, warm)
-        y_enc = np.full(y.shape[0], -1, dtype=np.int64)
-        y_enc[labelled] = np.searchsorted(self.classes_, y[labelled])
-        class_weight = self.class_weight
-        if isinstance(class_weight, dict):
-            class_weight = [class_weight.get(c, 1.0) for c in self.classes_]
+        y_enc = self._encode_labelled(y, ~unlabelled, sample_weight, warm)
         sample_weight = sample_weight.copy()
-        sample_weight[labelled] *= _class_weights(
-            class_weight, y_enc[labelled], sample_weight[labelled], len(self.classes_)
+        labelled = ~unlabelled
+        sample_weight[labelled] *= class_weights(
+            self.class_weight, y_enc[labelled], sample_weight[labelled], self.classes_
         )
         self.domain_adapted_ = bool(self.domain_adaptation and unlabelled.any())
         if not self.domain_adapted_:
             X, y_enc, sample_weight = X[labelled], y_enc[labelled], sample_weight[labelled]
             return self._fit_net(X, y_enc, sample_weight, stratify=y_enc)
-        domain = unlabelled.astype(np.float32)
-        totals = np.array(
-            [np.abs(sample_weight[labelled]).sum(), np.abs(sample_weight[unlabelled]).sum()]
-        )
-        domain_weight = sample_weight * (0.5 * totals.sum() / totals[unlabelled.astype(int)])
-        extra = {"domain": domain, "domain_weight": domain_weight.astype(np.float32)}
+        extra = self._domain_inputs(unlabelled, sample_weight)
         return self._fit_net(X, y_enc, sample_weight, stratify=y_enc, extra=extra)
+
+    def _append_target(self, X, y, sample_weight, unlabelled, X_target):
+        """The rows of ``X_target`` appended as unlabelled rows of weight 1."""
+        X_target = validate_predict_data(self, X_target)
+        n = X_target.shape[0]
+        return (
+            np.vstack([X, X_target]),
+            np.concatenate([y, np.full(n, y[0], dtype=y.dtype)]),
+            np.concatenate([sample_weight, np.ones(n, dtype=np.float32)]),
+            np.concatenate([unlabelled, np.ones(n, dtype=bool)]),
+        )
+
+    def _encode_labelled(self, y, labelled, sample_weight, warm):
+        """Set ``classes_`` from the labelled rows; their indices, -1 for the others."""
+        check_classification_targets(y[labelled])
+        classes = np.unique(y[labelled])
+        if classes.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs labelled rows (y != -1) of at least 2 classes; "
+                f"got {classes.size} class."
+            )
+        check_class_weight_totals(y[labelled], sample_weight[labelled])
+        self._set_classes(classes, warm)
+        y_enc = np.full(y.shape[0], -1, dtype=np.int64)
+        y_enc[labelled] = np.searchsorted(self.classes_, y[labelled])
+        return y_enc
+
+    @staticmethod
+    def _domain_inputs(unlabelled, sample_weight):
+        """Domain labels and weights that give both domains the same total."""
+        totals = np.array(
+            [np.abs(sample_weight[~unlabelled]).sum(), np.abs(sample_weight[unlabelled]).sum()]
+        )
+        if not totals[1] > 0:
+            raise ValueError(
+                "The unlabelled (y = -1) rows have zero total sample_weight: the domain head "
+                "would have no target data. Give them weight, or set domain_adaptation=False."
+            )
+        domain_weight = sample_weight * (0.5 * totals.sum() / totals[unlabelled.astype(int)])
+        return {
+            "domain": unlabelled.astype(np.float32),
+            "domain_weight": domain_weight.astype(np.float32),
+        }
 
     # -- network ---------------------------------------------------------------
     def _resolve_modalities(self):
@@ -482,29 +363,8 @@ class MDAClassifier(BaseNeuralClassifier):
         for name, cols in modalities.items():
             if isinstance(cols, (str, bytes, numbers.Number)) or not hasattr(cols, "__iter__"):
                 raise ValueError(f"modality {name!r} must be a list of columns; got {cols!r}.")
-            idx = []
-            for col in cols:
-                if isinstance(col, numbers.Integral) and not isinstance(col, bool):
-                    if not 0 <= col < n:
-                        raise ValueError(
-                            f"modality {name!r}: column position {col} out of range for "
-                            f"{n} features."
-                        )
-                    idx.append(int(col))
-                elif isinstance(col, str):
-                    if names is None:
-                        raise ValueError(
-                            f"modality {name!r} names column {col!r}, but X had no column "
-                            "names; pass a DataFrame or integer positions."
-                        )
-                    hit = np.flatnonzero(names == col)
-                    if hit.size == 0:
-                        raise ValueError(f"modality {name!r}: unknown column {col!r}.")
-                    idx.append(int(hit[0]))
-                else:
-                    raise ValueError(
-                        f"modality {name!r}: columns are names or integer positions; got {col!r}."
-                    )
+            param = f"modality {name!r} column"
+            idx = [column_index(col, n, names, param=param) for col in cols]
             if not idx:
                 raise ValueError(f"modality {name!r} has no columns.")
             resolved[str(name)] = np.asarray(idx, dtype=np.int64)
@@ -564,9 +424,7 @@ class MDAClassifier(BaseNeuralClassifier):
 
     def _build_module(self, X, y):
         for name in ("hidden_layers", "head_hidden", "domain_hidden"):
-            widths = getattr(self, name)
-            if any(not isinstance(h, Integral) or h < 1 for h in widths):
-                raise ValueError(f"{name} must be positive integers; got {widths}")
+            check_layer_widths(getattr(self, name), name)
         if self.embed_dim % self.n_heads:
             raise ValueError(f"n_heads={self.n_heads} must divide embed_dim={self.embed_dim}.")
         modalities, types = self._resolve_modalities()
@@ -601,23 +459,16 @@ class MDAClassifier(BaseNeuralClassifier):
     def _build_criterion(self):
         return nn.CrossEntropyLoss(reduction="none")
 
-    def _extra_callbacks(self):
-        callbacks = [
-            ("label_loss", PassthroughScoring("label_loss", lower_is_better=None, on_train=True))
-        ]
+    def _recorded_terms(self):
+        terms = [("label_loss", True)]
         if self.domain_adapted_:
-            callbacks += [
-                (
-                    "domain_loss",
-                    PassthroughScoring("domain_loss", lower_is_better=None, on_train=True),
-                ),
-                (
-                    "domain_acc",
-                    PassthroughScoring("domain_acc", lower_is_better=None, on_train=True),
-                ),
-                ("grl", GRLSchedule(self.grl_schedule, self.grl_lambda, self.batch_size)),
-            ]
-        return callbacks
+            terms += [("domain_loss", True), ("domain_acc", True)]
+        return terms
+
+    def _extra_callbacks(self):
+        if not self.domain_adapted_:
+            return []
+        return [("grl", _nets.GRLSchedule(self.grl_schedule, self.grl_lambda, self.batch_size))]
 
     # -- outputs ---------------------------------------------------------------
     def _outputs(self, X):

@@ -24,21 +24,19 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.callbacks import PassthroughScoring
-from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
 from torch import nn
 
-from skhep_ml._base import BaseNeuralClassifier, WeightedNeuralNet
-from skhep_ml.nn import MLP, feature_scaling
-from skhep_ml.nn.pivot import (
+from skhep_ml import _nets
+from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
+from skhep_ml.nn import (
+    MLP,
     CategoricalAdversary,
     MixtureDensityNetwork,
     PivotNetwork,
-    distance_correlation,
+    feature_scaling,
 )
+from skhep_ml.utils import check_layer_widths, column_index
 
 __all__ = ["PivotClassifier"]
 
@@ -50,173 +48,7 @@ _MAX_DISCRETE_VALUES = 10
 _TERMS = ("train_loss_clf", "train_loss_adv", "valid_loss_clf", "valid_loss_adv")
 
 
-class _PivotNet(WeightedNeuralNet):
-    """skorch net of :class:`PivotClassifier`: the decorrelation training loop.
-
-    The batch dict carries ``z`` (the protected variable, or its value index
-    for a discrete one) besides ``X`` and ``sample_weight``. ``train_loss`` /
-    ``valid_loss`` is the combined loss; the two terms are recorded per batch
-    as ``{train,valid}_loss_clf`` (``L_f``) and ``{train,valid}_loss_adv``
-    (``L_r`` of the adversary, or ``dCor²`` for DisCo).
-    """
-
-    def __init__(
-        self,
-        *args,
-        method="adversary",
-        lambda_=10.0,
-        adversary_on="background",
-        adversary_steps=1,
-        adversary_lr=None,
-        pretrain_epochs=0,
-        adversary_pretrain_epochs=0,
-        **kwargs,
-    ):
-        super().__init__(*args, **kwargs)
-        self.method = method
-        self.lambda_ = lambda_
-        self.adversary_on = adversary_on
-        self.adversary_steps = adversary_steps
-        self.adversary_lr = adversary_lr
-        self.pretrain_epochs = pretrain_epochs
-        self.adversary_pretrain_epochs = adversary_pretrain_epochs
-
-    # -- optimisers --------------------------------------------------------
-    def initialize_optimizer(self, *args, **kwargs):
-        """``optimizer_`` trains the classifier, ``optimizer_adv_`` the adversary."""
-        clf = self.module_.classifier.named_parameters()
-        pgroups, kw = self.get_params_for_optimizer("optimizer", clf)
-        self.optimizer_ = self.optimizer(*pgroups, **kw)
-        if self.module_.adversary is not None:
-            kw = dict(kw)
-            kw["lr"] = self.adversary_lr or self.lr
-            self.optimizer_adv_ = self.optimizer(self.module_.adversary.parameters(), **kw)
-        return self
-
-    # -- losses ------------------------------------------------------------
-    def _penalty_inputs(self, X, y_true):
-        """The batch dict with the weights of the rows the penalty applies to."""
-        w = to_tensor(X["sample_weight"], device=self.device)
-        if self.adversary_on == "background":
-            w = w * (y_true == 0).to(w.dtype)
-        return {**X, "sample_weight": w}
-
-    def _classifier_loss(self, logits, y_true, X):
-        return self.weighted_mean(self.criterion_(logits, y_true), X)
-
-    def _decorrelation_term(self, logits, y_true, X):
-        """``L_r`` (adversary negative log-likelihood) or ``dCor²`` (DisCo)."""
-        Xp = self._penalty_inputs(X, y_true)
-        z = to_tensor(X["z"], device=self.device)
-        if self.method == "adversary":
-            return self.weighted_mean(self.module_.adversary_nll(logits, z), Xp)
-        score = 1.0 - torch.softmax(logits, dim=1)[:, 0]
-        return distance_correlation(score, z, Xp["sample_weight"])
-
-    def _combine(self, loss_clf, term):
-        sign = -1.0 if self.method == "adversary" else 1.0
-        return loss_clf + sign * self.lambda_ * term
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Combined loss ``L_f - λ L_r`` (adversary) or ``L_f + λ dCor²`` (DisCo)."""
-        y_true = to_tensor(y_true, device=self.device)
-        loss_clf = self._classifier_loss(y_pred, y_true, X)
-        term = self._decorrelation_term(y_pred, y_true, X)
-        prefix = "train" if training else "valid"
-        self.history.record_batch(f"{prefix}_loss_clf", loss_clf.item())
-        self.history.record_batch(f"{prefix}_loss_adv", term.item())
-        return self._combine(loss_clf, term)
-
-    # -- training steps ----------------------------------------------------
-    def _adversary_steps(self, Xi, y_true, n_steps):
-        """``n_steps`` updates of the adversary on ``L_r`` with ``f`` held fixed."""
-        with torch.no_grad():
-            logits = self.infer(Xi)
-        loss = None
-        for _ in range(n_steps):
-            self.optimizer_adv_.zero_grad()
-            loss = self._decorrelation_term(logits, y_true, Xi)
-            loss.backward()
-            self.optimizer_adv_.step()
-        return loss.detach()
-
-    def _classifier_step(self, Xi, y_true, lambda_):
-        self.optimizer_.zero_grad()
-        logits = self.infer(Xi)
-        loss_clf = self._classifier_loss(logits, y_true, Xi)
-        if lambda_ == 0 and self.method == "disco":
-            term = loss_clf.detach() * 0.0
-            loss = loss_clf
-        else:
-            term = self._decorrelation_term(logits, y_true, Xi)
-            loss = loss_clf + (-1.0 if self.method == "adversary" else 1.0) * lambda_ * term
-        loss.backward()
-        self.optimizer_.step()
-        return logits.detach(), loss.detach(), loss_clf.detach(), term.detach()
-
-    def train_step(self, batch, **fit_params):
-        """One minibatch: ``adversary_steps`` updates of ``r``, then one of ``f``."""
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_true = to_tensor(yi, device=self.device)
-        if self.method == "adversary":
-            self._adversary_steps(Xi, y_true, self.adversary_steps)
-        logits, loss, loss_clf, term = self._classifier_step(Xi, y_true, self.lambda_)
-        self.history.record_batch("train_loss_clf", loss_clf.item())
-        self.history.record_batch("train_loss_adv", term.item())
-        return {"loss": loss, "y_pred": logits}
-
-    # -- pretraining -------------------------------------------------------
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """Pretrain ``f`` then ``r`` (adversary method, fresh fit), then the game."""
-        if self.method == "adversary" and len(self.history) == 0:
-            self._pretrain(X, y)
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
-
-    def _pretrain(self, X, y):
-        """The paper's pretraining: ``f`` on ``L_f`` alone, then ``r`` on ``L_r`` alone.
-
-        These epochs run outside the callbacks (no early stopping, no
-        learning-rate schedule); their mean losses go to ``pretrain_history_``.
-        """
-        dataset_train, _ = self.get_split_datasets(X, y)
-        self.pretrain_history_ = []
-        phases = [
-            ("classifier", self.pretrain_epochs),
-            ("adversary", self.adversary_pretrain_epochs),
-        ]
-        for phase, n_epochs in phases:
-            for epoch in range(1, n_epochs + 1):
-                sums = np.zeros(2)
-                n_rows = 0
-                for batch in self.get_iterator(dataset_train, training=True):
-                    self._set_training(True)
-                    Xi, yi = unpack_data(batch)
-                    y_true = to_tensor(yi, device=self.device)
-                    if phase == "classifier":
-                        _, _, loss_clf, term = self._classifier_step(Xi, y_true, 0.0)
-                    else:
-                        term = self._adversary_steps(Xi, y_true, 1)
-                        with torch.no_grad():
-                            loss_clf = self._classifier_loss(self.infer(Xi), y_true, Xi)
-                    n = len(yi)
-                    sums += n * np.array([loss_clf.item(), term.item()])
-                    n_rows += n
-                loss_clf, loss_adv = sums / max(n_rows, 1)
-                record = {
-                    "phase": phase,
-                    "epoch": epoch,
-                    "loss_clf": float(loss_clf),
-                    "loss_adv": float(loss_adv),
-                }
-                self.pretrain_history_.append(record)
-                if self.verbose:
-                    print(
-                        f"pretrain {phase:10s} epoch {epoch:3d}  "
-                        f"L_f={loss_clf:.4f}  L_r={loss_adv:.4f}"
-                    )
-
-
+@fill_training_doc
 class PivotClassifier(BaseNeuralClassifier):
     """Neural classifier whose output is made independent of a protected variable.
 
@@ -281,29 +113,8 @@ class PivotClassifier(BaseNeuralClassifier):
         Epochs of classifier pretraining (adversary method).
     adversary_pretrain_epochs : int, default=5
         Epochs of adversary pretraining with the classifier fixed.
-    max_epochs : int, default=30
-        Epochs of the adversarial (or penalised) training, after pretraining.
-    batch_size : int, default=256
-    lr : float, default=1e-3
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-    weight_decay : float, default=0.0
-    lr_schedule : {"exponential", "cosine"} or None, default=None
-    lr_decay : float, default=0.98
-    validation_fraction : float or None, default=0.1
-    early_stopping : bool, default=False
-        Off by default: the combined loss of a minimax game need not decrease
-        as training improves (the paper trains a fixed number of epochs). When
-        on, it monitors the combined validation loss of the post-pretraining
-        epochs and restores the best weights (classifier and adversary).
-    n_iter_no_change : int, default=10
     class_weight : dict, "balanced" or None, default=None
-    random_state : int, RandomState instance or None, default=None
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-    verbose : int, default=0
-    warm_start : bool, default=False
-        Continue the adversarial training of the fitted networks (no new
-        pretraining). See :class:`skhep_ml._base.BaseNeuralEstimator` for the
-        training parameters shared by every neural estimator.
+    {training_parameters}
 
     Attributes
     ----------
@@ -333,6 +144,14 @@ class PivotClassifier(BaseNeuralClassifier):
 
     Notes
     -----
+    Training defaults: ``max_epochs`` counts the adversarial (or penalised)
+    epochs after pretraining. ``early_stopping`` is off by default: the
+    combined loss of a minimax game need not decrease as training improves
+    (the paper trains a fixed number of epochs); when on, it monitors the
+    combined validation loss of the post-pretraining epochs and restores the
+    best weights (classifier and adversary). ``warm_start`` continues the
+    adversarial training of the fitted networks (no new pretraining).
+
     ``sample_weight`` weights every loss term: ``L_f`` and ``L_r`` are
     weighted means (``sum(w l) / sum(|w|)``), and the DisCo term uses the
     weights of the penalised rows normalised to unit sum. Negative weights
@@ -374,7 +193,7 @@ class PivotClassifier(BaseNeuralClassifier):
         "adversary_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
-    _net_class = _PivotNet
+    _net_class = _nets.PivotNet
 
     def __init__(
         self,
@@ -406,38 +225,10 @@ class PivotClassifier(BaseNeuralClassifier):
         class_weight=None,
         random_state=None,
         device="cpu",
-        verbose=0,
+        verbose="auto",
         warm_start=False,
     ):
-        self.protected = protected
-        self.method = method
-        self.lambda_ = lambda_
-        self.hidden_layers = hidden_layers
-        self.activation = activation
-        self.dropout = dropout
-        self.adversary_on = adversary_on
-        self.protected_type = protected_type
-        self.n_components = n_components
-        self.adversary_hidden_layers = adversary_hidden_layers
-        self.adversary_steps = adversary_steps
-        self.adversary_lr = adversary_lr
-        self.pretrain_epochs = pretrain_epochs
-        self.adversary_pretrain_epochs = adversary_pretrain_epochs
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
+        store_params(self, locals())
 
     # -- fit ---------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, z=None):
@@ -462,37 +253,10 @@ class PivotClassifier(BaseNeuralClassifier):
         -------
         self
         """
-        self._z_fit_param = z
-        try:
-            return super().fit(X, y, sample_weight)
-        finally:
-            del self._z_fit_param
+        return self._fit_validated(X, y, sample_weight, z=z)
 
-    def _protected_index(self, n_features):
-        """Position of the protected column in the validated ``X``."""
-        protected = self.protected
-        if isinstance(protected, str):
-            names = getattr(self, "feature_names_in_", None)
-            if names is None:
-                raise ValueError(
-                    f"protected={protected!r} names a column, but X has no column names; "
-                    "pass a DataFrame or give the column's integer index."
-                )
-            matches = np.flatnonzero(names == protected)
-            if matches.size != 1:
-                raise ValueError(
-                    f"protected={protected!r} is not a column of X (columns: {list(names)})."
-                )
-            return int(matches[0])
-        if not -n_features <= protected < n_features:
-            raise ValueError(
-                f"protected={protected} is out of range for X with {n_features} columns."
-            )
-        return int(protected) % n_features
-
-    def _protected_values(self, X):
-        """Split ``X`` into classifier inputs and ``Z``."""
-        z = self._z_fit_param
+    def _protected_values(self, X, z):
+        """Split ``X`` into classifier inputs and ``Z`` (given as ``z`` or a column)."""
         if self.protected is None:
             if z is None:
                 raise ValueError(
@@ -511,7 +275,12 @@ class PivotClassifier(BaseNeuralClassifier):
                 f"z was passed to fit but protected={self.protected!r} already names the "
                 "protected column of X; give one of them (protected=None to use z)."
             )
-        idx = self._protected_index(X.shape[1])
+        idx = column_index(
+            self.protected,
+            X.shape[1],
+            getattr(self, "feature_names_in_", None),
+            param="protected",
+        )
         if X.shape[1] < 2:
             raise ValueError(
                 "PivotClassifier needs at least one classifier input besides the protected "
@@ -533,8 +302,8 @@ class PivotClassifier(BaseNeuralClassifier):
                 kind = "discrete" if integral and small else "continuous"
             self.protected_type_ = kind
             self.z_values_ = np.unique(z) if kind == "discrete" else None
-            std = float(np.std(z))
-            self._z_scale = (float(np.mean(z)), std if std > 1e-12 else 1.0)
+            mean, std = feature_scaling(z[:, None])
+            self._z_scale = (float(mean[0]), float(std[0]))
         if kind == "continuous":
             return z.astype(np.float32)
         unknown = np.setdiff1d(z, self.z_values_)
@@ -545,9 +314,9 @@ class PivotClassifier(BaseNeuralClassifier):
             )
         return np.searchsorted(self.z_values_, z).astype(np.int64)
 
-    def _fit(self, X, y_enc, sample_weight):
+    def _fit(self, X, y_enc, sample_weight, z=None):
         warm = self.warm_start and hasattr(self, "net_")
-        X_in, z = self._protected_values(X)
+        X_in, z = self._protected_values(X, z)
         z_enc = self._encode_z(z, warm)
         if warm:  # the fitted net takes the current training settings
             for name, value in self._net_kwargs().items():
@@ -562,10 +331,8 @@ class PivotClassifier(BaseNeuralClassifier):
 
     # -- hooks of the base ---------------------------------------------------
     def _build_module(self, X, y):
-        for name in ("hidden_layers", "adversary_hidden_layers"):
-            layers = getattr(self, name)
-            if any(not isinstance(h, Integral) or h < 1 for h in layers):
-                raise ValueError(f"{name} must be positive integers; got {layers}")
+        check_layer_widths(self.hidden_layers, "hidden_layers")
+        check_layer_widths(self.adversary_hidden_layers, "adversary_hidden_layers")
         mean, std = feature_scaling(X)
         n_classes = len(self.classes_)
         classifier = MLP(
@@ -611,20 +378,16 @@ class PivotClassifier(BaseNeuralClassifier):
             adversary_pretrain_epochs=self.adversary_pretrain_epochs,
         )
 
-    def _extra_callbacks(self):
-        return [
-            (name, PassthroughScoring(name, on_train=name.startswith("train"))) for name in _TERMS
-        ]
+    def _recorded_terms(self):
+        return [(name, name.startswith("train")) for name in _TERMS]
 
-    def _fit_net(self, X, y, sample_weight, **kwargs):
-        super()._fit_net(X, y, sample_weight, **kwargs)
+    def _post_fit(self, X, y, sample_weight, train_idx, valid_idx):
         self.pretrain_history_ = list(getattr(self.net_, "pretrain_history_", []))
-        return self
 
-    def _forward(self, X):
+    def _forward(self, X, **kwargs):
         if getattr(self, "protected_index_", None) is not None:
             X = np.delete(X, self.protected_index_, axis=1)
-        return super()._forward(X)
+        return super()._forward(X, **kwargs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,10 +1,12 @@
-"""Input validation shared by every skhep_ml estimator, and the declared
-expected failures of scikit-learn's estimator checks.
+"""Helpers shared by every skhep_ml estimator: input validation, column look-up,
+class weights, the validation split.
 
+This module imports nothing from skhep_ml, so that any module may use it.
 Every estimator validates through :func:`validate_fit_data` and
 :func:`validate_predict_data`, so that bad input gets the same clear
 ``ValueError`` everywhere (inf, NaN where not allowed, NaN in y, one class,
-empty data, wrong feature count, non-numeric column).
+a class without weight, empty data, no columns, wrong feature count,
+non-numeric column).
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
+    "check_class_weight_totals",
+    "check_layer_widths",
     "check_numeric_columns",
-    "expected_failed_checks",
+    "check_random_state_seed",
+    "class_weights",
+    "column_index",
+    "feature_names",
     "validate_fit_data",
     "validate_predict_data",
+    "validation_split",
 ]
 
 
@@ -69,8 +77,19 @@ def _name_bad_column(X, error):
     raise error
 
 
+def _check_has_columns(X):
+    # for a DataFrame without columns scikit-learn raises numpy's "at least one
+    # array or dtype is required"; give the message it gives for arrays
+    if hasattr(X, "columns") and len(X.columns) == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+            "required: X has no columns."
+        )
+
+
 def _check_X(estimator, X, *, allow_nan, reset, y="no_validation"):
     check_numeric_columns(X)
+    _check_has_columns(X)
     kwargs = dict(
         reset=reset,
         dtype=np.float32,
@@ -81,12 +100,14 @@ def _check_X(estimator, X, *, allow_nan, reset, y="no_validation"):
     )
     try:
         if isinstance(y, str) and y == "no_validation":
-            return validate_data(estimator, X, **kwargs)
-        return validate_data(estimator, X, y, **kwargs)
+            X = validate_data(estimator, X, **kwargs)
+        else:
+            X, y = validate_data(estimator, X, y, **kwargs)
     except ValueError as error:
         if "could not convert" in str(error):
             _name_bad_column(X, error)
         raise
+    return X if isinstance(y, str) and y == "no_validation" else (X, y)
 
 
 def validate_fit_data(
@@ -110,7 +131,9 @@ def validate_fit_data(
     y : array-like of shape (n_samples,) or None
     sample_weight : array-like of shape (n_samples,) or None
         ``None`` gives weights of one. Negative weights are accepted (NLO
-        samples); the total weight must be positive.
+        samples); the total weight must be positive, and for a classifier the
+        total weight of every class too (a class of zero weight is a fit
+        without that class).
     allow_nan : bool
         Whether NaN in X marks a missing value the estimator handles. Inf is
         always refused.
@@ -124,6 +147,15 @@ def validate_fit_data(
     X : ndarray of float32
     y : ndarray or None
     sample_weight : ndarray of float32
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> X, y = [[0.0], [1.0], [2.0]], [0, 0, 1]
+    >>> validate_fit_data(BaseEstimator(), X, y, [1.0, 1.0, 0.0], classifier=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight of class 1 sums to 0 (must be positive): ...
     """
     name = type(estimator).__name__
     if requires_y and y is None:
@@ -145,7 +177,26 @@ def validate_fit_data(
         raise ValueError("sample_weight contains NaN or inf.")
     if sample_weight.sum() <= 0:
         raise ValueError(f"The sum of sample_weight must be positive; got {sample_weight.sum():g}.")
+    if classifier and y is not None:
+        check_class_weight_totals(y, sample_weight)
     return X, y, sample_weight
+
+
+def check_class_weight_totals(y, sample_weight):
+    """Refuse a class whose sample weights do not sum to a positive total.
+
+    Such a class has rows but no say in the fit: a one-class fit in disguise.
+    """
+    classes, y_enc = np.unique(y, return_inverse=True)
+    totals = np.bincount(y_enc.ravel(), weights=sample_weight.astype(np.float64))
+    bad = np.flatnonzero(~(totals > 0))
+    if bad.size:
+        k = bad[0]
+        raise ValueError(
+            f"sample_weight of class {classes[k].item()!r} sums to {totals[k]:g} (must be "
+            "positive): "
+            "that class would not take part in the fit. Drop its rows or give them weight."
+        )
 
 
 def validate_predict_data(estimator, X, *, allow_nan=False):
@@ -187,85 +238,129 @@ def check_random_state_seed(random_state):
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
-# -- scikit-learn estimator checks that are expected to fail ----------------
-
-# Minibatch stochastic gradient descent sees a row of weight 2 once per epoch
-# where it sees a duplicated row twice, in different minibatches, and the
-# validation split differs with the number of rows: the two fits agree in
-# expectation, not to the 1e-7 the check asks for. The exact statement (a row
-# of weight 2 gives the same loss and gradient as the row twice) is tested in
-# tests/test_base.py.
-_SGD_WEIGHTS = (
-    "minibatch SGD and a row-count-dependent validation split make weight 2 only "
-    "statistically equal to a duplicated row; the exact loss/gradient equality is "
-    "tested in tests/test_base.py"
-)
-
-_NEURAL = {
-    "check_sample_weight_equivalence_on_dense_data": _SGD_WEIGHTS,
-}
-
-# Per estimator class name: {check name: reason}. Estimators add their own here.
-_EXPECTED = {
-    "CWoLaClassifier": {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "the nested k-fold assigns rows to folds: the two copies of a duplicated row can "
-            "land in different folds (one is then trained on by the models scoring the "
-            "other) where a row of weight 2 sits in one fold, so the fold models differ; "
-            "the weights reach every inner fit as given (tested in tests/test_cwola.py)"
-        ),
-    },
-    "MDAClassifier": {
-        "check_classifiers_classes": (
-            "the check trains on the labels {-1, 1}; MDAClassifier follows scikit-learn's "
-            "semi-supervised convention (as LabelSpreading and SelfTrainingClassifier do) where "
-            "y = -1 marks an unlabelled target-domain row, so only one labelled class remains "
-            "and fit raises a clear ValueError"
-        ),
-    },
-    "FSEAttentionClassifier": {
-        "check_methods_subset_invariance": (
-            "the float32 matrix products of torch's CPU BLAS round differently for different "
-            "row counts (the check predicts one row at a time); decision_function is on the "
-            "logit scale (|d| ~ 4), where these 1e-6 relative differences exceed the check's "
-            "1e-7 absolute tolerance. Batch independence is tested in tests/test_fse.py to 1e-6"
-        ),
-    },
-    "RandomForestBaseline": {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "the bootstrap draws rows with probability proportional to their weight, so a "
-            "weight-2 row and a duplicated row give different bootstrap samples (scikit-learn "
-            "declares the same failure for RandomForestClassifier)"
-        ),
-    },
-}
-
-
-def expected_failed_checks(estimator):
-    """The scikit-learn estimator checks an estimator is expected to fail.
-
-    The one place where expected failures are declared; ``tests/test_common.py``
-    passes it to ``parametrize_with_checks(expected_failed_checks=...)``.
+def check_layer_widths(widths, name, *, allow_empty=True):
+    """Refuse hidden-layer widths that are not positive integers.
 
     Parameters
     ----------
-    estimator : BaseEstimator
-
-    Returns
-    -------
-    dict
-        ``{check name: reason}``.
+    widths : tuple or list of int
+    name : str
+        The parameter, for the message.
+    allow_empty : bool
+        Whether no hidden layer at all is allowed.
 
     Examples
     --------
-    >>> from skhep_ml import DNNClassifier
-    >>> sorted(expected_failed_checks(DNNClassifier()))
-    ['check_sample_weight_equivalence_on_dense_data']
+    >>> check_layer_widths((64, 0), "hidden_layers")
+    Traceback (most recent call last):
+    ...
+    ValueError: hidden_layers must be positive integers; got (64, 0).
     """
-    from skhep_ml._base import BaseNeuralEstimator
+    widths = tuple(widths)
+    if any(not isinstance(h, numbers.Integral) or isinstance(h, bool) or h < 1 for h in widths):
+        raise ValueError(f"{name} must be positive integers; got {widths}.")
+    if not widths and not allow_empty:
+        raise ValueError(f"{name} needs at least one layer; got ().")
+    return widths
 
-    failures = {}
-    if isinstance(estimator, BaseNeuralEstimator):
-        failures.update(_NEURAL)
-    failures.update(_EXPECTED.get(type(estimator).__name__, {}))
-    return failures
+
+def column_index(column, n_features, names=None, *, param="column"):
+    """Position of one column of X given by name or by integer position.
+
+    Parameters
+    ----------
+    column : str or int
+        A name of ``names`` or a position (negative counts from the end).
+    n_features : int
+    names : ndarray of str or None
+        The estimator's ``feature_names_in_`` (None: X had no names).
+    param : str
+        The parameter that named the column, for the message.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column_index("mjj", 3, np.array(["mjj", "tau21", "mj"]), param="mass")
+    0
+    >>> column_index(-1, 3, param="mass")
+    2
+    >>> column_index("m", 3, np.array(["mjj", "tau21", "mj"]), param="mass")
+    Traceback (most recent call last):
+    ...
+    ValueError: mass='m': unknown column 'm', not a column of X (columns: ['mjj', 'tau21', 'mj']).
+    """
+    if isinstance(column, str):
+        if names is None:
+            raise ValueError(
+                f"{param}={column!r} names a column, but X has no column names; "
+                "pass a DataFrame or give the column's integer position."
+            )
+        hits = np.flatnonzero(np.asarray(names) == column)
+        if hits.size != 1:
+            shown = [str(n) for n in names[:12]] + (["..."] if len(names) > 12 else [])
+            raise ValueError(
+                f"{param}={column!r}: unknown column {column!r}, not a column of X "
+                f"(columns: {shown})."
+            )
+        return int(hits[0])
+    if not isinstance(column, numbers.Integral) or isinstance(column, bool):
+        raise ValueError(f"{param} must be a column name or an integer position; got {column!r}.")
+    if not -n_features <= column < n_features:
+        raise ValueError(f"{param}={column} is out of range for X with {n_features} columns.")
+    return int(column) % n_features
+
+
+def feature_names(estimator):
+    """``feature_names_in_`` of a fitted estimator, or ``x0, x1, ...``.
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> est = BaseEstimator()
+    >>> est.n_features_in_ = 2
+    >>> feature_names(est)
+    ['x0', 'x1']
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return [f"x{i}" for i in range(estimator.n_features_in_)]
+    return [str(n) for n in names]
+
+
+def class_weights(class_weight, y_enc, sample_weight, classes):
+    """Per-row multipliers for ``class_weight``.
+
+    Parameters
+    ----------
+    class_weight : dict, "balanced" or None
+        A dict maps class labels to weights (absent labels get 1);
+        "balanced" divides by each class's total absolute sample weight.
+    y_enc : ndarray of int
+        Class indices into ``classes``.
+    sample_weight : ndarray
+    classes : ndarray
+        The labels, in the order of the indices.
+
+    Returns
+    -------
+    ndarray of float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class_weights("balanced", np.array([0, 0, 0, 1]), np.ones(4), np.array(["b", "s"]))
+    array([0.6666667, 0.6666667, 0.6666667, 2.       ], dtype=float32)
+    """
+    n_classes = len(classes)
+    if class_weight is None:
+        return np.ones(len(y_enc), dtype=np.float32)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        totals = np.bincount(y_enc, weights=np.abs(sample_weight), minlength=n_classes)
+        per_class = totals.sum() / (n_classes * np.maximum(totals, np.finfo(np.float32).tiny))
+    else:
+        per_class = np.array([class_weight.get(c, 1.0) for c in classes], dtype=np.float64)
+    return per_class[y_enc].astype(np.float32)

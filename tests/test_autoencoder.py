@@ -12,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhep_ml import AutoencoderAnomalyDetector
 from skhep_ml.datasets import ANOMALY_SOURCES, make_anomaly_events
-from skhep_ml.utils import expected_failed_checks
+from skhep_ml.estimator_checks import expected_failed_checks
 
 FAST = dict(hidden_layers=(8, 2, 8), max_epochs=30, lr=1e-2, batch_size=64, random_state=0)
 

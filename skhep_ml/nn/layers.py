@@ -32,7 +32,10 @@ def feature_scaling(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation from the present (non-NaN) values.
 
     A feature that is constant, or never present, gets mean 0 (if absent) and
-    scale 1, so that standardisation never divides by zero.
+    scale 1, so that standardisation never divides by zero. "Constant" is
+    relative: a spread below float32 resolution of the mean (``std <= 1e-6
+    |mean|``), so that a feature on a tiny scale (decay times of 1e-13 s)
+    is standardised like any other.
     """
     X = np.asarray(X, dtype=np.float64)
     present = ~np.isnan(X)
@@ -46,7 +49,8 @@ def feature_scaling(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         where=count > 0,
     )
     std = np.sqrt(var)
-    std[~(std > 1e-12)] = 1.0
+    constant = ~(std > np.maximum(1e-6 * np.abs(mean), np.finfo(np.float32).tiny))
+    std[constant] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
 
