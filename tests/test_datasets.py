@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import os
 import re
 
 import numpy as np
@@ -12,6 +14,7 @@ from sklearn.preprocessing import LabelEncoder
 
 import skhep_ml.datasets._pid as pid
 from skhep_ml.datasets import (
+    HIGGSML_FEATURE_NAMES,
     PDG_NAMES,
     PID_FEATURE_NAMES,
     bayes_limit,
@@ -486,3 +489,394 @@ def test_magic():
     assert m.feature_names[0] == "fLength" and m.feature_names[-1] == "fDist"
     assert m.target.value_counts().to_dict() == {1: 12332, 0: 6688}
     assert not m.data.isna().any().any()
+
+
+def test_lhco_reports_the_overlap_it_removes():
+    folder = _data_dir() / "lhco2020_rnd_signal_region"
+    assert load_lhco_rnd(folder, subset="extrasig").n_removed_test_overlap == 20_000
+    full = load_lhco_rnd(folder, subset="extrasig", exclude_test_overlap=False)
+    assert full.n_removed_test_overlap == 0
+    assert load_lhco_rnd(folder, subset="test").n_removed_test_overlap == 0
+
+
+def test_higgsml_real_event_ids_and_names():
+    h = load_higgsml(_data_dir() / "higgsml_atlas_2014_subset")
+    assert h.feature_names == HIGGS_FEATURES == HIGGSML_FEATURE_NAMES
+    assert h.event_id.dtype == np.int64
+    np.testing.assert_array_equal(h.event_id, np.arange(100000, 122889))
+    assert (h.sample_weight > 0).all()
+
+
+# --------------------------------------------------------------------------------------
+# Real-data loaders on small files written in the public formats (always run)
+# --------------------------------------------------------------------------------------
+# The 30 HiggsML features as listed in the dataset's documentation (CERN Open Data 328).
+HIGGS_FEATURES = (
+    "DER_mass_MMC DER_mass_transverse_met_lep DER_mass_vis DER_pt_h DER_deltaeta_jet_jet "
+    "DER_mass_jet_jet DER_prodeta_jet_jet DER_deltar_tau_lep DER_pt_tot DER_sum_pt "
+    "DER_pt_ratio_lep_tau DER_met_phi_centrality DER_lep_eta_centrality PRI_tau_pt "
+    "PRI_tau_eta PRI_tau_phi PRI_lep_pt PRI_lep_eta PRI_lep_phi PRI_met PRI_met_phi "
+    "PRI_met_sumet PRI_jet_num PRI_jet_leading_pt PRI_jet_leading_eta PRI_jet_leading_phi "
+    "PRI_jet_subleading_pt PRI_jet_subleading_eta PRI_jet_subleading_phi PRI_jet_all_pt"
+).split()
+# The first two rows of the public file, verbatim.
+HIGGS_HEADER = ",".join(
+    ["EventId", *HIGGS_FEATURES, "Weight", "Label", "KaggleSet", "KaggleWeight"]
+)
+HIGGS_ROWS = [
+    "100000,138.47,51.655,97.827,27.98,0.91,124.711,2.666,3.064,41.928,197.76,1.582,1.396,0.2,"
+    "32.638,1.017,0.381,51.626,2.273,-2.414,16.824,-0.277,258.733,2,67.435,2.15,0.444,46.062,"
+    "1.24,-2.475,113.497,0.00081448039868,s,t,0.00265331133733",
+    "100001,160.937,68.768,103.235,48.146,-999.0,-999.0,-999.0,3.473,2.078,125.157,0.879,1.414,"
+    "-999.0,42.014,2.039,-3.011,36.918,0.501,0.103,44.704,-1.916,164.546,1,46.226,0.725,1.158,"
+    "-999.0,-999.0,-999.0,46.226,0.681041906806,b,t,2.23358448717",
+]
+MAGIC_ROWS = [
+    "28.7967,16.0021,2.6449,0.3918,0.1982,27.7004,22.011,-8.2027,40.092,81.8828,g",
+    "31.6036,11.7235,2.5185,0.5303,0.3773,26.2722,23.8238,-9.9574,6.3609,205.261,g",
+    "93.7035,37.9432,3.1454,0.168,0.1011,53.2566,89.0566,-42.2891,3.0,312.31,h",
+]
+
+
+def _write(file, text, *, gz=None):
+    """Write text to file, gzip-compressed when the name ends in .gz (or gz=True)."""
+    data = text.encode()
+    if gz or (gz is None and file.name.endswith(".gz")):
+        data = gzip.compress(data)
+    file.write_bytes(data)
+    return file
+
+
+def _higgs_text(header=HIGGS_HEADER, rows=HIGGS_ROWS):
+    return "\n".join([header, *rows]) + "\n"
+
+
+def _field(row, column, value, header=HIGGS_HEADER):
+    """The row with one field replaced."""
+    fields = row.split(",")
+    fields[header.split(",").index(column)] = value
+    return ",".join(fields)
+
+
+def _refused(load, file, *fragments):
+    """load(file) raises a ValueError naming the file and containing every fragment."""
+    with pytest.raises(ValueError, match=re.escape(str(file))) as info:
+        load(file)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    return info.value
+
+
+def test_higgsml_small_file(tmp_path):
+    file = _write(tmp_path / "atlas-higgs-challenge-2014-v2.csv.gz", _higgs_text())
+    h = load_higgsml(file)
+    assert h.feature_names == HIGGS_FEATURES == HIGGSML_FEATURE_NAMES
+    assert list(h.data.columns) == HIGGS_FEATURES
+    assert (h.data.dtypes == np.float64).all()
+    assert h.target.tolist() == [1, 0]
+    np.testing.assert_array_equal(h.sample_weight, [0.00265331133733, 2.23358448717])
+    np.testing.assert_array_equal(h.event_id, [100000, 100001])
+    assert h.data.loc[0, "DER_mass_MMC"] == 138.47
+    # -999.0 becomes NaN exactly where it was written
+    assert h.data.loc[1].isna().sum() == 7
+    assert h.data.loc[1, ["DER_mass_jet_jet", "PRI_jet_subleading_pt"]].isna().all()
+    assert not h.data.loc[0].isna().any()
+    assert load_higgsml(file, weight="Weight").sample_weight[1] == 0.681041906806
+    # the folder (one matching file), an uncompressed csv, a gzip not named .gz
+    pd.testing.assert_frame_equal(load_higgsml(tmp_path).data, h.data)
+    plain = _write(tmp_path / "plain.csv", _higgs_text())
+    pd.testing.assert_frame_equal(load_higgsml(plain).data, h.data)
+    hidden = _write(tmp_path / "hidden.csv", _higgs_text(), gz=True)
+    pd.testing.assert_frame_equal(load_higgsml(hidden).data, h.data)
+    # Kaggle's training.csv: no KaggleSet, KaggleWeight
+    cut = HIGGS_HEADER.split(",").index("KaggleSet")
+    kaggle = _higgs_text(
+        ",".join(HIGGS_HEADER.split(",")[:cut]),
+        [",".join(r.split(",")[:cut]) for r in HIGGS_ROWS],
+    )
+    k = load_higgsml(_write(tmp_path / "training.csv", kaggle), weight="Weight")
+    pd.testing.assert_frame_equal(k.data, h.data)
+    with pytest.raises(ValueError, match="missing columns \\['KaggleWeight'\\]"):
+        load_higgsml(tmp_path / "training.csv")
+
+
+def _higgs_rows_with(column, value):
+    return [HIGGS_ROWS[0], _field(HIGGS_ROWS[1], column, value)]
+
+
+HIGGS_BAD = {
+    # a truncated file: the last row stops after 20 fields
+    "truncated": (
+        _higgs_text(rows=[HIGGS_ROWS[0], ",".join(HIGGS_ROWS[1].split(",")[:20])]),
+        ["empty or NA fields in 1 row", "'PRI_met': 1", "'KaggleWeight': 1", "truncated"],
+    ),
+    "nan feature": (
+        _higgs_text(rows=_higgs_rows_with("PRI_tau_pt", "nan")),
+        ["{'PRI_tau_pt': 1}", "empty or NA", "1 row"],
+    ),
+    "empty weight": (
+        _higgs_text(rows=_higgs_rows_with("KaggleWeight", "")),
+        ["{'KaggleWeight': 1}", "empty or NA", "1 row"],
+    ),
+    "inf feature": (
+        _higgs_text(rows=_higgs_rows_with("DER_pt_h", "inf")),
+        ["'DER_pt_h'", "infinite", "1 row"],
+    ),
+    "text feature": (
+        _higgs_text(rows=_higgs_rows_with("PRI_met", "abc")),
+        ["'PRI_met'", "not a number", "1 row"],
+    ),
+    "sentinel where never missing": (
+        _higgs_text(rows=_higgs_rows_with("PRI_tau_pt", "-999.0")),
+        ["'PRI_tau_pt'", "-999.0", "1 row"],
+    ),
+    "jet count": (
+        _higgs_text(rows=_higgs_rows_with("PRI_jet_num", "4")),
+        ["'PRI_jet_num'", "0, 1, 2, 3"],
+    ),
+    "label": (
+        _higgs_text(rows=_higgs_rows_with("Label", "x")),
+        ["'Label'", "'s'/'b'", "1 row"],
+    ),
+    "sentinel weight": (
+        _higgs_text(rows=_higgs_rows_with("KaggleWeight", "-999.0")),
+        ["'KaggleWeight'", "non-positive", "1 row"],
+    ),
+    "repeated event": (
+        _higgs_text(rows=_higgs_rows_with("EventId", "100000")),
+        ["'EventId'", "repeated", "1 row"],
+    ),
+    "repeated header": (
+        _higgs_text(header=HIGGS_HEADER.replace("DER_pt_h", "DER_mass_vis")),
+        ["repeated columns ['DER_mass_vis']", "missing columns ['DER_pt_h']"],
+    ),
+    "unknown header": (
+        _higgs_text(header=HIGGS_HEADER.replace("KaggleSet", "Something")),
+        ["unknown columns ['Something']"],
+    ),
+    "missing header": (
+        _higgs_text(
+            header=HIGGS_HEADER.replace(",Label", ""),
+            rows=[r.replace(",s,", ",").replace(",b,", ",") for r in HIGGS_ROWS],
+        ),
+        ["missing columns ['Label']"],
+    ),
+    "every row one field too many": (
+        _higgs_text(rows=[r + ",1" for r in HIGGS_ROWS]),
+        ["rows have 36 fields but the header has 35"],
+    ),
+    "one row one field too many": (
+        _higgs_text(rows=[HIGGS_ROWS[0], HIGGS_ROWS[1] + ",1"]),
+        ["is not a HiggsML csv file", "ParserError"],
+    ),
+    "header only": (HIGGS_HEADER + "\n", ["holds no data"]),
+}
+
+
+@pytest.mark.parametrize("case", list(HIGGS_BAD))
+def test_higgsml_refuses_corrupt_content(tmp_path, case):
+    text, fragments = HIGGS_BAD[case]
+    file = _write(tmp_path / "atlas-higgs-challenge-2014-v2.csv.gz", text)
+    _refused(load_higgsml, file, *fragments)
+
+
+def test_higgsml_refuses_other_kinds_of_file(tmp_path):
+    npy = tmp_path / "events.npy"
+    np.save(npy, np.ones((3, 35)))
+    err = _refused(load_higgsml, npy, "is not a HiggsML csv file")
+    assert isinstance(err.__cause__, UnicodeDecodeError)
+    fake_gz = _write(tmp_path / "fake.csv.gz", _higgs_text(), gz=False)
+    err = _refused(load_higgsml, fake_gz, "is not a HiggsML csv file", "BadGzipFile")
+    assert isinstance(err.__cause__, gzip.BadGzipFile)
+    # a gzip stream cut short (a partial download)
+    whole = gzip.compress(_higgs_text(rows=HIGGS_ROWS * 200).encode())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    err = _refused(load_higgsml, cut, "is not a HiggsML csv file")
+    assert isinstance(err.__cause__, EOFError)
+    empty = _write(tmp_path / "empty.csv", "")
+    _refused(load_higgsml, empty, "is empty")
+    empty_gz = _write(tmp_path / "empty.csv.gz", "")
+    _refused(load_higgsml, empty_gz, "holds no data")
+
+
+LHCO_GOOD = np.array(
+    [
+        [3.51, 0.10, 0.38, 0.45, 0.62, 0.0],
+        [3.49, 0.11, 0.39, 0.21, 0.33, 1.0],
+        [3.35, 0.05, 0.60, 0.70, 0.50, 0.0],
+    ]
+)
+
+
+def _lhco_folder(tmp_path, **arrays):
+    """A folder in the public layout; arrays are keyed by subset name."""
+    (tmp_path / "separated_data").mkdir(exist_ok=True)
+    names = {
+        "data": "innerdata_train.npy",
+        "data_test": "innerdata_test.npy",
+        "extrasig": "innerdata_extrasig.npy",
+        "test": "separated_data/innerdata_test.npy",
+    }
+    for subset, a in arrays.items():
+        np.save(tmp_path / names[subset], a)
+    return tmp_path
+
+
+def test_lhco_small_files(tmp_path):
+    signal = np.column_stack([np.linspace(3.4, 3.6, 5), np.full((5, 4), 0.3), np.ones(5)])
+    test = np.vstack([signal[[1, 3]], LHCO_GOOD[[0, 2]]])
+    folder = _lhco_folder(tmp_path, data=LHCO_GOOD, extrasig=signal, test=test)
+    d = load_lhco_rnd(folder)
+    np.testing.assert_array_equal(d.data.to_numpy(), LHCO_GOOD[:, :5])
+    assert d.target.tolist() == [0, 1, 0] and d.target.dtype == np.int64
+    assert d.n_removed_test_overlap == 0
+    clean = load_lhco_rnd(folder, subset="extrasig")
+    assert clean.n_removed_test_overlap == 2
+    np.testing.assert_array_equal(clean.data.to_numpy(), signal[[0, 2, 4], :5])
+    full = load_lhco_rnd(folder, subset="extrasig", exclude_test_overlap=False)
+    assert len(full.data) == 5 and full.n_removed_test_overlap == 0
+    X, y = load_lhco_rnd(folder, subset="test", return_X_y=True)
+    assert X.shape == (4, 5) and y.tolist() == [1, 1, 0, 0]
+    # float32 and integer files are read as float64
+    np.save(folder / "innerdata_train.npy", LHCO_GOOD.astype(np.float32))
+    assert (load_lhco_rnd(folder).data.dtypes == np.float64).all()
+
+
+def _with(a, row, col, value):
+    a = a.copy()
+    a[row, col] = value
+    return a
+
+
+LHCO_BAD = {
+    "label 2": (_with(LHCO_GOOD, 1, 5, 2.0), ["'label'", "0/1", "1 row"]),
+    "label 0.5": (_with(LHCO_GOOD, 0, 5, 0.5), ["'label'", "0/1", "first: data row 1"]),
+    "label nan": (_with(LHCO_GOOD, 2, 5, np.nan), ["'label'", "0/1"]),
+    "nan feature": (_with(LHCO_GOOD, 2, 3, np.nan), ["'tau21_j1'", "NaN", "1 row"]),
+    "inf feature": (_with(LHCO_GOOD, 0, 0, -np.inf), ["'mjj'", "infinite"]),
+    "5 columns": (LHCO_GOOD[:, :5], ["shape (n, 6)", "(3, 5)"]),
+    "1-D": (LHCO_GOOD[0], ["shape (n, 6)", "(6,)"]),
+    "no rows": (np.empty((0, 6)), ["n > 0", "(0, 6)"]),
+    "strings": (LHCO_GOOD.astype(str), ["is not a LHCO 2020 R&D .npy file", "dtype"]),
+    "bool": (LHCO_GOOD > 0, ["is not a LHCO 2020 R&D .npy file", "dtype"]),
+}
+
+
+@pytest.mark.parametrize("case", list(LHCO_BAD))
+def test_lhco_refuses_corrupt_content(tmp_path, case):
+    a, fragments = LHCO_BAD[case]
+    folder = _lhco_folder(tmp_path, data=a)
+    _refused(lambda _: load_lhco_rnd(folder), folder / "innerdata_train.npy", *fragments)
+
+
+def test_lhco_refuses_background_in_extrasig_and_a_corrupt_test_file(tmp_path):
+    folder = _lhco_folder(tmp_path, extrasig=LHCO_GOOD, test=LHCO_GOOD)
+    extrasig = folder / "innerdata_extrasig.npy"
+    _refused(lambda _: load_lhco_rnd(folder, subset="extrasig"), extrasig, "values other than 1")
+    signal = LHCO_GOOD.copy()
+    signal[:, 5] = 1.0
+    _lhco_folder(folder, extrasig=signal, test=_with(LHCO_GOOD, 0, 5, 3.0))
+    test_file = folder / "separated_data" / "innerdata_test.npy"
+    _refused(lambda _: load_lhco_rnd(folder, subset="extrasig"), test_file, "'label'")
+    # the test file is not read when the overlap is kept
+    assert len(load_lhco_rnd(folder, subset="extrasig", exclude_test_overlap=False).data) == 3
+
+
+def test_lhco_refuses_other_kinds_of_file(tmp_path):
+    folder = _lhco_folder(tmp_path)
+    file = folder / "innerdata_train.npy"
+    kind = "is not a LHCO 2020 R&D .npy file"
+
+    def load(_):
+        return load_lhco_rnd(folder)
+
+    # a pickled object array: refused without unpickling (the payload would create `marker`)
+    marker = tmp_path / "unpickled"
+    np.save(file, np.array([_MakeDir(str(marker))], dtype=object), allow_pickle=True)
+    err = _refused(load, file, kind, "allow_pickle=False", "pickle")
+    assert isinstance(err.__cause__, ValueError)
+    assert not marker.exists()
+    np.load(file, allow_pickle=True)  # the payload works: the check above can fail
+    assert marker.exists()
+    _write(file, "3.5,0.1,0.4,0.5,0.6,0\n", gz=False)  # a csv
+    _refused(load, file, kind, "allow_pickle=False")
+    _write(file, "3.5,0.1,0.4,0.5,0.6,0\n", gz=True)  # a gzip
+    _refused(load, file, kind, "allow_pickle=False")
+    with open(file, "wb") as fh:  # a .npz archive
+        np.savez(fh, a=LHCO_GOOD)
+    _refused(load, file, kind, ".npz archive")
+    np.save(file, LHCO_GOOD)
+    file.write_bytes(file.read_bytes()[:-20])  # truncated
+    _refused(load, file, kind)
+    file.write_bytes(b"")
+    err = _refused(load, file, kind)
+    assert isinstance(err.__cause__, EOFError)
+
+
+class _MakeDir:
+    """Unpickling this creates a directory: evidence that pickle ran."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
+
+
+def test_magic_small_file(tmp_path):
+    file = _write(tmp_path / "magic04.data", "\n".join(MAGIC_ROWS) + "\n")
+    m = load_magic(file)
+    assert m.data.shape == (3, 10)
+    assert (m.data.dtypes == np.float64).all()
+    assert m.target.tolist() == [1, 1, 0]
+    assert m.data["fDist"].tolist() == [81.8828, 205.261, 312.31]
+    X, y = load_magic(tmp_path, return_X_y=True)
+    pd.testing.assert_frame_equal(X, m.data)
+    pd.testing.assert_series_equal(y, m.target)
+
+
+def _magic_rows_with(col, value):
+    fields = MAGIC_ROWS[1].split(",")
+    fields[col] = value
+    return "\n".join([MAGIC_ROWS[0], ",".join(fields), MAGIC_ROWS[2]]) + "\n"
+
+
+MAGIC_BAD = {
+    "empty": ("", ["is empty"]),
+    "blank lines": ("\n\n", ["holds no data"]),
+    "header line": (
+        "fLength,fWidth,fSize,fConc,fConc1,fAsym,fM3Long,fM3Trans,fAlpha,fDist,class\n"
+        + "\n".join(MAGIC_ROWS),
+        ["'fLength'", "not a number", "first: data row 1"],
+    ),
+    "10 fields": ("\n".join(r.rsplit(",", 1)[0] for r in MAGIC_ROWS), ["rows have 10 fields"]),
+    "short row": (
+        "\n".join([MAGIC_ROWS[0], MAGIC_ROWS[1].rsplit(",", 3)[0], MAGIC_ROWS[2]]),
+        ["{'fAlpha': 1, 'fDist': 1, 'class': 1}", "in 1 row", "truncated"],
+    ),
+    "long row": (
+        "\n".join([MAGIC_ROWS[0], MAGIC_ROWS[1] + ",g", MAGIC_ROWS[2]]),
+        ["is not a MAGIC magic04.data file", "ParserError"],
+    ),
+    "nan": (_magic_rows_with(4, "NaN"), ["{'fConc1': 1}", "empty or NA", "1 row"]),
+    "inf": (_magic_rows_with(0, "inf"), ["'fLength'", "infinite", "1 row"]),
+    "class": (_magic_rows_with(10, "x"), ["'class'", "'g'/'h'", "first: data row 2"]),
+}
+
+
+@pytest.mark.parametrize("case", list(MAGIC_BAD))
+def test_magic_refuses_corrupt_content(tmp_path, case):
+    text, fragments = MAGIC_BAD[case]
+    _refused(load_magic, _write(tmp_path / "magic04.data", text, gz=False), *fragments)
+
+
+def test_magic_refuses_a_binary_file(tmp_path):
+    file = tmp_path / "magic04.data"
+    file.write_bytes(bytes(range(256)) * 8)
+    err = _refused(load_magic, file, "is not a MAGIC magic04.data file")
+    assert isinstance(err.__cause__, (UnicodeDecodeError, pd.errors.ParserError))
+    np.save(tmp_path / "x.npy", np.ones((3, 11)))
+    err = _refused(load_magic, tmp_path / "x.npy", "is not a MAGIC magic04.data file")
+    assert isinstance(err.__cause__, UnicodeDecodeError)

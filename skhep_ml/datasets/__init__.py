@@ -8,6 +8,7 @@ from ._nuclei import make_multimodal_nuclei
 from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
 from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks
 from ._real import (
+    HIGGSML_FEATURE_NAMES,
     default_data_dir,
     higgsml_full_totals,
     load_higgsml,
@@ -19,6 +20,7 @@ from ._real import (
 __all__ = [
     "ANOMALY_SOURCES",
     "DIJET_FEATURE_NAMES",
+    "HIGGSML_FEATURE_NAMES",
     "JET_FEATURE_NAMES",
     "PDG_NAMES",
     "PID_FEATURE_NAMES",
