@@ -15,6 +15,9 @@ The standard ALICE nσ selection, the third baseline of the PID comparison, is
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -40,12 +43,93 @@ from skhep_ml.utils import (
 __all__ = ["RandomForestBaseline", "XGBoostBaseline"]
 
 
-def _refuse_negative_weights(estimator, sample_weight, reason):
-    if np.any(sample_weight < 0):
-        raise ValueError(
-            f"{type(estimator).__name__} does not accept negative sample weights "
-            f"({int(np.sum(sample_weight < 0))} given): {reason}"
-        )
+class _TreeBaseline(ClassifierMixin, BaseEstimator):
+    """Fit and predict bookkeeping shared by the tree baselines.
+
+    Subclasses give ``_negative_weights`` (why negative sample weights are
+    refused) and implement ``_fit(X, y, sample_weight)``, which sets at least
+    ``estimator_`` and ``classes_``, and ``_predict_proba(X)``, both on
+    validated arrays.
+    """
+
+    _negative_weights: ClassVar[str]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        An exception raised during fit, ``KeyboardInterrupt`` (Ctrl-C)
+        included, propagates and leaves the estimator unfitted: no fitted
+        attribute, from this fit or an earlier one, is kept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        try:
+            X, y, sample_weight = validate_fit_data(
+                self, X, y, sample_weight, allow_nan=True, classifier=True
+            )
+            if np.any(sample_weight < 0):
+                raise ValueError(
+                    f"{type(self).__name__} does not accept negative sample weights "
+                    f"({int(np.sum(sample_weight < 0))} given): {self._negative_weights}"
+                )
+            self._fit(X, y, sample_weight.astype(np.float64))
+        except BaseException:
+            self._forget_fit()
+            raise
+        return self
+
+    def _forget_fit(self):
+        """Delete every fitted attribute (those ``check_is_fitted`` looks for)."""
+        for name in [key for key in vars(self) if key.endswith("_") and not key.startswith("__")]:
+            delattr(self, name)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = validate_predict_data(self, X, allow_nan=True)
+        return self._predict_proba(X)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
 
 # --------------------------------------------------------------------------
@@ -53,7 +137,7 @@ def _refuse_negative_weights(estimator, sample_weight, reason):
 # --------------------------------------------------------------------------
 
 
-class RandomForestBaseline(ClassifierMixin, BaseEstimator):
+class RandomForestBaseline(_TreeBaseline):
     """Random-forest baseline that handles missing values natively.
 
     A thin composition over :class:`sklearn.ensemble.RandomForestClassifier`
@@ -96,9 +180,11 @@ class RandomForestBaseline(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    ``predict_proba`` is the mean over trees of the leaf class fractions.
     Negative sample weights are refused (``ValueError``): scikit-learn's
     bootstrap draws rows with probability proportional to their weight.
-    Rows of weight zero are never drawn.
+    Rows of weight zero are never drawn. An interrupted fit (Ctrl-C) re-raises
+    ``KeyboardInterrupt`` and leaves the estimator unfitted.
 
     Examples
     --------
@@ -148,35 +234,10 @@ class RandomForestBaseline(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the forest.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; NaN marks a missing value.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights.
-
-        Returns
-        -------
-        self : RandomForestBaseline
-        """
-        X, y, sample_weight = validate_fit_data(
-            self, X, y, sample_weight, allow_nan=True, classifier=True
-        )
-        _refuse_negative_weights(
-            self,
-            sample_weight,
-            "the bootstrap draws rows with probability proportional to their weight.",
-        )
-        return self._fit(X, y, sample_weight)
+    _negative_weights = "the bootstrap draws rows with probability proportional to their weight."
 
     def _fit(self, X, y, sample_weight):
-        self.estimator_ = RandomForestClassifier(
+        forest = RandomForestClassifier(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
@@ -185,38 +246,11 @@ class RandomForestBaseline(ClassifierMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             random_state=self.random_state,
         )
-        self.estimator_.fit(X, y, sample_weight=sample_weight)
-        self.classes_ = self.estimator_.classes_
-        return self
+        self.estimator_ = forest.fit(X, y, sample_weight=sample_weight)
+        self.classes_ = forest.classes_
 
-    def predict_proba(self, X):
-        """Class probabilities: the mean over trees of the leaf class fractions.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        X = validate_predict_data(self, X, allow_nan=True)
+    def _predict_proba(self, X):
         return self.estimator_.predict_proba(X)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
     @property
     def feature_importances_(self):
@@ -224,18 +258,52 @@ class RandomForestBaseline(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.estimator_.feature_importances_
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
-
 
 # --------------------------------------------------------------------------
 # XGBoost
 # --------------------------------------------------------------------------
 
 
-class XGBoostBaseline(ClassifierMixin, BaseEstimator):
+@contextmanager
+def _interrupt_between_rounds():
+    """Defer Ctrl-C during an XGBoost fit to the end of the boosting round.
+
+    XGBoost builds its training matrix (``QuantileDMatrix``) through Python
+    callbacks called from C++: a ``KeyboardInterrupt`` raised inside one is
+    lost ("Exception ignored on calling ctypes callback function"), and the C++
+    side then fails with an ``XGBoostError`` or aborts the interpreter. Inside
+    this context (in the main thread, where Python handles SIGINT) Ctrl-C only
+    sets a flag; the yielded XGBoost callback stops the training after the
+    current round when it is set, and the context then raises
+    ``KeyboardInterrupt``.
+    """
+    import xgboost
+
+    class StopOnInterrupt(xgboost.callback.TrainingCallback):
+        interrupted = False
+
+        def after_iteration(self, model, epoch, evals_log):
+            return self.interrupted
+
+    stop = StopOnInterrupt()
+
+    def defer(signum, frame):
+        stop.interrupted = True
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if in_main_thread else None
+    if callable(previous):  # not SIG_IGN, SIG_DFL, or set outside Python
+        signal.signal(signal.SIGINT, defer)
+    try:
+        yield stop
+    finally:
+        if callable(previous):
+            signal.signal(signal.SIGINT, previous)
+    if stop.interrupted:
+        raise KeyboardInterrupt
+
+
+class XGBoostBaseline(_TreeBaseline):
     """Gradient-boosted trees (XGBoost) with early stopping on a stratified split.
 
     Wraps :class:`xgboost.XGBClassifier`. NaN in ``X`` is XGBoost's missing
@@ -314,9 +382,11 @@ class XGBoostBaseline(ClassifierMixin, BaseEstimator):
     rejects them ("Weights must be positive values"). Rows of weight zero
     contribute nothing to the loss and are dropped before the validation
     split, so that the split does not depend on them; every class needs a
-    positive total weight. The validation rows keep their weights
-    (``sample_weight_eval_set``), so the stopping criterion is the weighted
-    log-loss.
+    positive total weight, ``class_weight`` included. The validation rows
+    keep their weights (``sample_weight_eval_set``), so the stopping
+    criterion is the weighted log-loss. ``predict_proba`` uses the rounds
+    ``0..best_iteration_``. An interrupted fit (Ctrl-C) re-raises
+    ``KeyboardInterrupt`` and leaves the estimator unfitted.
 
     Examples
     --------
@@ -382,58 +452,61 @@ class XGBoostBaseline(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the boosted trees, with early stopping on a validation split.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; NaN marks a missing value.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights.
-
-        Returns
-        -------
-        self : XGBoostBaseline
-        """
-        X, y, sample_weight = validate_fit_data(
-            self, X, y, sample_weight, allow_nan=True, classifier=True
-        )
-        _refuse_negative_weights(
-            self, sample_weight, "XGBoost rejects them ('Weights must be positive values')."
-        )
-        return self._fit(X, y, sample_weight.astype(np.float64))
+    _negative_weights = "XGBoost rejects them ('Weights must be positive values')."
 
     def _fit(self, X, y, sample_weight):
-        import xgboost
-
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
-        n_classes = self.classes_.size
         y_encoded = encoder.transform(y)
-        if self.class_weight is not None:
-            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
-
-        class_weight_sum = np.bincount(y_encoded, weights=sample_weight, minlength=n_classes)
-        if np.any(class_weight_sum <= 0):
-            raise ValueError(
-                f"{type(self).__name__} needs a positive total sample_weight in every "
-                f"class; class(es) {self.classes_[class_weight_sum <= 0].tolist()} have "
-                "zero weight. Drop those rows."
-            )
-        keep = sample_weight > 0
+        sample_weight = self._effective_weights(y, y_encoded, sample_weight)
+        keep = sample_weight > 0  # so that the validation split does not depend on them
         X, y_encoded, sample_weight = X[keep], y_encoded[keep], sample_weight[keep]
-
         seed = check_random_state_seed(self.random_state)
         split = validation_split(
             y_encoded.size, self.validation_fraction, stratify=y_encoded, random_state=seed
         )
         self.early_stopping_used_ = split is not None
-        binary = n_classes == 2
-        self.estimator_ = xgboost.XGBClassifier(
+        with _interrupt_between_rounds() as stop:
+            self.estimator_ = self._make_model(seed, split is not None, stop)
+            if split is None:
+                self.estimator_.fit(X, y_encoded, sample_weight=sample_weight, verbose=False)
+            else:
+                train, val = split
+                self.estimator_.fit(
+                    X[train],
+                    y_encoded[train],
+                    sample_weight=sample_weight[train],
+                    eval_set=[(X[val], y_encoded[val])],
+                    sample_weight_eval_set=[sample_weight[val]],
+                    verbose=False,
+                )
+        self.estimator_.callbacks = None  # for this fit only (and it does not pickle)
+        self.evals_result_ = self.estimator_.evals_result() if split is not None else {}
+        self.booster_ = self.estimator_.get_booster()
+        if split is not None and self.early_stopping_rounds is not None:
+            # XGBClassifier.predict* use rounds 0..best_iteration automatically.
+            self.best_iteration_ = int(self.estimator_.best_iteration)
+        else:
+            self.best_iteration_ = self.booster_.num_boosted_rounds() - 1
+
+    def _effective_weights(self, y, y_encoded, sample_weight):
+        """``sample_weight`` times the class weights; every class must keep a positive total."""
+        if self.class_weight is not None:
+            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+        total = np.bincount(y_encoded, weights=sample_weight, minlength=self.classes_.size)
+        if np.any(total <= 0):
+            raise ValueError(
+                f"{type(self).__name__} needs a positive total weight (sample_weight times "
+                f"class_weight) in every class; class(es) {self.classes_[total <= 0].tolist()} "
+                "have zero weight."
+            )
+        return sample_weight
+
+    def _make_model(self, seed, early_stopping, stop_callback):
+        import xgboost
+
+        binary = self.classes_.size == 2
+        return xgboost.XGBClassifier(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             max_depth=self.max_depth,
@@ -447,59 +520,13 @@ class XGBoostBaseline(ClassifierMixin, BaseEstimator):
             random_state=seed,
             objective="binary:logistic" if binary else "multi:softprob",
             eval_metric="logloss" if binary else "mlogloss",
-            early_stopping_rounds=self.early_stopping_rounds if split is not None else None,
+            early_stopping_rounds=self.early_stopping_rounds if early_stopping else None,
+            callbacks=[stop_callback],
         )
-        if split is None:
-            self.estimator_.fit(X, y_encoded, sample_weight=sample_weight, verbose=False)
-            self.evals_result_ = {}
-        else:
-            train, val = split
-            self.estimator_.fit(
-                X[train],
-                y_encoded[train],
-                sample_weight=sample_weight[train],
-                eval_set=[(X[val], y_encoded[val])],
-                sample_weight_eval_set=[sample_weight[val]],
-                verbose=False,
-            )
-            self.evals_result_ = self.estimator_.evals_result()
-        self.booster_ = self.estimator_.get_booster()
-        if split is not None and self.early_stopping_rounds is not None:
-            # XGBClassifier.predict* use rounds 0..best_iteration automatically.
-            self.best_iteration_ = int(self.estimator_.best_iteration)
-        else:
-            self.best_iteration_ = self.booster_.num_boosted_rounds() - 1
-        return self
 
-    def predict_proba(self, X):
-        """Class probabilities from the rounds ``0..best_iteration_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        X = validate_predict_data(self, X, allow_nan=True)
+    def _predict_proba(self, X):
         proba = self.estimator_.predict_proba(X).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
     @property
     def feature_importances_(self):
@@ -511,8 +538,3 @@ class XGBoostBaseline(ClassifierMixin, BaseEstimator):
             importances[int(name[1:])] = gain  # features are named f0, f1, ...
         total = importances.sum()
         return importances / total if total > 0 else importances
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags

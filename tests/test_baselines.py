@@ -1,9 +1,14 @@
+import _thread
+import threading
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 import xgboost
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skhep_ml.baselines import RandomForestBaseline, XGBoostBaseline
@@ -96,6 +101,69 @@ def test_negative_sample_weight_is_refused(name):
         clone(FAST[name]).fit(X, y, sample_weight=weights)
 
 
+# Passes once the lead's change is merged: validate_fit_data(..., classifier=True)
+# refuses a class whose total sample_weight is not positive (RandomForestBaseline
+# has no check of its own; XGBoostBaseline's own check would also catch it).
+@pytest.mark.parametrize("name", ["rf", "xgb"])
+def test_class_of_zero_weight_is_refused(name):
+    X, y = make_noisy(n=100)
+    with pytest.raises(ValueError, match="weight"):
+        clone(FAST[name]).fit(X, y, sample_weight=(y == 1).astype(float))
+
+
+@pytest.mark.parametrize("name", ["rf", "xgb"])
+def test_a_failed_refit_forgets_the_earlier_fit(name):
+    X, y = make_noisy(n=100)
+    clf = clone(FAST[name]).fit(X, y)
+    weights = np.ones(100)
+    weights[0] = -1.0
+    with pytest.raises(ValueError, match="negative sample weights"):
+        clf.fit(X, y, sample_weight=weights)
+    assert not [key for key in vars(clf) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+SLOW_RF = RandomForestBaseline(n_estimators=10_000, n_jobs=1, random_state=0)
+SLOW_XGB = XGBoostBaseline(n_estimators=100_000, learning_rate=0.01, n_jobs=1, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("slow_fit", "delay"),
+    [
+        (SLOW_RF, 0.5),
+        # early: in the validation split or while XGBoost builds its QuantileDMatrix
+        # through Python callbacks, where a KeyboardInterrupt is lost, turns into an
+        # XGBoostError or aborts the interpreter (which of the delays lands there
+        # depends on the machine)
+        *[(SLOW_XGB, delay) for delay in (0.05, 0.15, 0.25, 0.35)],
+        (clone(SLOW_XGB).set_params(validation_fraction=None), 0.5),  # while boosting
+        # while boosting and evaluating on the validation set
+        (clone(SLOW_XGB).set_params(early_stopping_rounds=None), 1.0),
+    ],
+    ids=["rf", "xgb-0.05s", "xgb-0.15s", "xgb-0.25s", "xgb-0.35s", "xgb", "xgb-validation"],
+)
+def test_interrupted_fit_reraises_and_leaves_the_estimator_unfitted(slow_fit, delay):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50_000, 8))
+    y = (X[:, 0] + rng.normal(size=50_000) > 0).astype(int)
+    # fitted once before: the interrupted refit must not leave that fit behind either
+    clf = clone(slow_fit).set_params(n_estimators=3).fit(X[:1000], y[:1000])
+    clf.set_params(n_estimators=slow_fit.n_estimators)  # minutes to fit in full
+    timer = threading.Timer(delay, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 20  # stopped by the interrupt, not finished
+    assert not [key for key in vars(clf) if key.endswith("_")]
+    with pytest.raises(NotFittedError):
+        clf.predict(X[:5])
+
+
 def test_xgboost_itself_refuses_negative_weights():
     # documents why XGBoostBaseline raises: XGBoost rejects them
     X, y = make_noisy(n=50)
@@ -162,10 +230,11 @@ def test_xgb_zero_weight_rows_change_nothing():
     assert_array_equal(reference.predict_proba(X_extra), padded.predict_proba(X_extra))
 
 
-def test_xgb_class_without_weight_is_refused():
+def test_xgb_class_without_weight_after_class_weight_is_refused():
     X, y = make_noisy(n=100)
-    with pytest.raises(ValueError, match=r"class\(es\) \[0\]"):
-        XGBoostBaseline(n_estimators=3, n_jobs=1).fit(X, y, sample_weight=y.astype(float))
+    est = XGBoostBaseline(n_estimators=3, n_jobs=1, class_weight={0: 0.0, 1: 1.0})
+    with pytest.raises(ValueError, match=r"class_weight\) in every class; class\(es\) \[0\]"):
+        est.fit(X, y)
 
 
 def test_xgb_balanced_class_weight_is_compute_sample_weight():
