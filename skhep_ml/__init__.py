@@ -16,7 +16,7 @@ _ESTIMATORS = {
     "DNNClassifier": "skhep_ml.dnn",
     "FSEAttentionClassifier": "skhep_ml.fse",
     "MDAClassifier": "skhep_ml.mda",
-    "NSigmaClassifier": "skhep_ml.baselines",
+    "NSigmaClassifier": "skhep_ml.nsigma",
     "PivotClassifier": "skhep_ml.pivot",
     "RandomForestBaseline": "skhep_ml.baselines",
     "XGBoostBaseline": "skhep_ml.baselines",

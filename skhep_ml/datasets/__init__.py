@@ -6,7 +6,7 @@ from ._decorrelation import JET_FEATURE_NAMES, make_jet_mass_toy, make_pivot_toy
 from ._dijet import DIJET_FEATURE_NAMES, make_dijet_resonance
 from ._nuclei import make_multimodal_nuclei
 from ._pid import FEATURE_NAMES as PID_FEATURE_NAMES
-from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks
+from ._pid import PDG_NAMES, bayes_limit, make_pid_tracks, pdg_charge
 from ._real import (
     HIGGSML_FEATURE_NAMES,
     default_data_dir,
@@ -36,5 +36,6 @@ __all__ = [
     "make_multimodal_nuclei",
     "make_pid_tracks",
     "make_pivot_toy",
+    "pdg_charge",
     "rescale_weights",
 ]

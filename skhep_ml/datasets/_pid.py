@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.special import logsumexp
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["FEATURE_NAMES", "PDG_NAMES", "bayes_limit", "make_pid_tracks"]
+__all__ = ["FEATURE_NAMES", "PDG_NAMES", "bayes_limit", "make_pid_tracks", "pdg_charge"]
 
 # --------------------------------------------------------------------------------------
 # Species
@@ -38,8 +38,6 @@ PDG_NAMES = {
 _CLASSES = np.array(sorted(PDG_NAMES), dtype=np.int64)
 
 _MASS_BY_ABS = {11: 0.000511, 211: 0.13957, 321: 0.49368, 2212: 0.93827}  # GeV
-# electric charge: a positive PDG code is the particle; e- (11) has charge -1.
-_CHARGE_BY_PDG = {11: -1, -11: 1, 211: 1, -211: -1, 321: 1, -321: -1, 2212: 1, -2212: -1}
 # c*tau in metres (inf: stable on the detector scale)
 _CTAU_BY_ABS = {11: np.inf, 211: 7.8045, 321: 3.7110, 2212: np.inf}
 # fraction of secondaries (wide DCA): conversions for e, weak decays for pi/K/pbar,
@@ -55,12 +53,41 @@ _SEC_FRAC_BY_PDG = {
     -2212: 0.06,
 }
 
+_CHARGED_LEPTONS = frozenset({11, 13, 15})
+
+
+def pdg_charge(pdg):
+    """Sign of the electric charge of a particle given its PDG code.
+
+    Hadrons (and nuclei) have the sign of the code; charged leptons the
+    opposite sign (the electron, 11, is negative).
+
+    Parameters
+    ----------
+    pdg : int
+
+    Returns
+    -------
+    int
+        +1 or -1 (0 for the code 0).
+
+    Examples
+    --------
+    >>> from skhep_ml.datasets import pdg_charge
+    >>> pdg_charge(211), pdg_charge(-2212), pdg_charge(11), pdg_charge(-13)
+    (1, -1, -1, 1)
+    """
+    pdg = int(pdg)
+    sign = int(np.sign(pdg))
+    return -sign if abs(pdg) in _CHARGED_LEPTONS else sign
+
+
 _HYPOTHESES = (11, 211, 321, 2212)  # mass hypotheses e, pi, K, p
 _MASS4 = np.array([_MASS_BY_ABS[c] for c in _HYPOTHESES])
 _CTAU4 = np.array([_CTAU_BY_ABS[c] for c in _HYPOTHESES])
 _IS_E4 = np.array([1.0, 0.0, 0.0, 0.0])
 _MIDX = np.array([_HYPOTHESES.index(abs(c)) for c in _CLASSES])  # class -> hypothesis
-_CHARGE = np.array([_CHARGE_BY_PDG[c] for c in _CLASSES], dtype=np.float64)
+_CHARGE = np.array([pdg_charge(c) for c in _CLASSES], dtype=np.float64)
 _SEC_FRAC = np.array([_SEC_FRAC_BY_PDG[c] for c in _CLASSES])
 
 _DEFAULT_ABUNDANCES = {
