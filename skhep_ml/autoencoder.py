@@ -215,14 +215,16 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseNeuralEstimator):
             data_range[~(data_range > 0)] = 1.0
             self.data_range_ = data_range.astype(np.float32)
         Xs = self._scale(X)
-        self._fit_net(Xs, Xs, sample_weight)
+        return self._fit_net(Xs, Xs, sample_weight)
+
+    def _post_fit(self, Xs, y, sample_weight, train_idx, valid_idx):
+        # offset_ from all training rows, also when the fit was interrupted
         raw = self._raw_score(Xs)
         if self.contamination == "auto":
             q1, q3 = np.percentile(raw, [25.0, 75.0])
             self.offset_ = -float(q3 + 1.5 * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(-raw, 100.0 * self.contamination))
-        return self
 
     # -- scores ----------------------------------------------------------------
     def _scale(self, X):
