@@ -10,24 +10,24 @@ resonance mass against events in the adjacent sidebands. The features must be
 nearly independent of the mass in the background, or the classifier learns the
 mass and sculpts a fake bump; :class:`CWoLaClassifier` warns when they are not.
 
-Every event is scored by models that never saw it (nested k-fold), so a cut on
-the out-of-fold score can be applied to the very events the classifier was
-trained on, and the background under a bump is then estimated by a fit of the
-dijet function to the mass spectrum outside the window
-(:func:`fit_dijet_background`, :func:`local_significance`,
-:meth:`CWoLaClassifier.bump_hunt`).
+Every event is scored by models that never saw it (nested k-fold): after
+``fit``, ``oof_scores_`` hold these out-of-fold scores of the training rows,
+and ``select()`` / ``fit_select`` cut on them, so that the cut can be applied
+to the very events the classifier was trained on. The background under a bump
+is then estimated by a fit of the dijet function to the mass spectrum outside
+the window (:meth:`CWoLaClassifier.bump_hunt`, built on
+:func:`skhep_ml.bump_hunt.bump_hunt` and :mod:`skhep_ml.stats`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import signal
+import threading
 import warnings
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.metrics import log_loss
@@ -37,8 +37,12 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
+from skhep_ml.bump_hunt import BumpHuntResult, bump_hunt
+from skhep_ml.stats import DijetFit, fit_dijet_background, local_significance
 from skhep_ml.utils import validate_fit_data, validate_predict_data
 
+# BumpHuntResult, DijetFit, fit_dijet_background and local_significance moved to
+# skhep_ml.bump_hunt and skhep_ml.stats; they stay importable from here as before
 __all__ = [
     "BumpHuntResult",
     "CWoLaClassifier",
@@ -53,345 +57,38 @@ class MassCorrelationWarning(UserWarning):
     """A classifier input is strongly correlated with the mass in the sidebands."""
 
 
-# --------------------------------------------------------------------------- #
-# statistics: dijet background fit and local significance
-# --------------------------------------------------------------------------- #
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)
+class _InterruptGuard:
+    """Remember a Ctrl-C (SIGINT) during a block, even if a library swallows it.
 
-
-@dataclass
-class DijetFit:
-    """Binned Poisson fit of ``p1 (1 - x)^p2 x^(-p3)``, ``x = m / sqrt_s``.
-
-    The density is in events per unit mass. ``params`` are
-    ``(log p1, p2, p3)`` and ``covariance`` their covariance (inverse Fisher
-    information of the Poisson likelihood at the best fit).
-
-    Attributes
-    ----------
-    params : ndarray of shape (3,)
-    covariance : ndarray of shape (3, 3)
-    edges : ndarray
-        Bin edges of the fitted histogram.
-    fitted : ndarray of bool
-        The bins that entered the fit.
-    sqrt_s : float
-    chi2 : float
-        Pearson chi2 of the fitted bins (expected counts in the denominator).
-    ndf : int
-        Fitted bins minus 3.
-    success : bool
-        Whether the minimiser converged.
+    A KeyboardInterrupt raised inside a ctypes callback is printed and dropped
+    (xgboost builds its DMatrix through such callbacks), so an inner fit can
+    return normally after Ctrl-C. In the main thread this guard chains a
+    handler onto the current Python SIGINT handler that records the signal;
+    ``check()`` raises KeyboardInterrupt when one arrived.
     """
 
-    params: np.ndarray
-    covariance: np.ndarray
-    edges: np.ndarray
-    fitted: np.ndarray
-    sqrt_s: float
-    chi2: float
-    ndf: int
-    success: bool
+    def __enter__(self):
+        self.interrupted = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handler)
+        return self
 
-    def expected(self, lo=None, hi=None):
-        """Expected background counts per bin, or summed over ``[lo, hi)``.
+    def _handler(self, signum, frame):
+        self.interrupted = True
+        self._previous(signum, frame)
 
-        Parameters
-        ----------
-        lo, hi : float, optional
-            A window made of whole bins. ``None``: per-bin counts of every bin.
+    def check(self):
+        if self.interrupted:
+            raise KeyboardInterrupt
 
-        Returns
-        -------
-        counts : ndarray or float
-        uncertainty : ndarray or float
-            Standard deviation propagated from the fit covariance (for a
-            window, with the bin-to-bin correlations).
-        """
-        mu, jac = _dijet_bins(self.params, self.edges, self.sqrt_s)
-        if lo is None and hi is None:
-            var = np.einsum("ij,jk,ik->i", jac, self.covariance, jac)
-            return mu, np.sqrt(np.maximum(var, 0.0))
-        sel = _window_bins(self.edges, lo, hi)
-        grad = jac[sel].sum(axis=0)
-        return float(mu[sel].sum()), float(np.sqrt(max(grad @ self.covariance @ grad, 0.0)))
-
-
-def _dijet_bins(params, edges, sqrt_s):
-    """Expected counts per bin ``[edges[:-1], edges[1:])`` and their Jacobian.
-
-    ``edges`` is an (n_bins + 1,) array of edges or an (n_bins, 2) array of
-    ``(lo, hi)`` pairs; the Jacobian is with respect to ``(log p1, p2, p3)``.
-    The density is integrated with 8-point Gauss-Legendre quadrature per bin.
-    """
-    edges = np.asarray(edges, dtype=float)
-    lo, hi = (edges[:-1], edges[1:]) if edges.ndim == 1 else (edges[:, 0], edges[:, 1])
-    half = 0.5 * (hi - lo)[:, None]
-    x = (0.5 * (hi + lo)[:, None] + half * _GL_NODES) / sqrt_s
-    g = np.stack([np.ones_like(x), np.log1p(-x), -np.log(x)], axis=-1)
-    f = np.exp(np.clip(g @ params, -700.0, 700.0)) * (half * _GL_WEIGHTS)
-    return f.sum(axis=1), np.einsum("bq,bqk->bk", f, g)
-
-
-def _window_bins(edges, lo, hi):
-    """Boolean mask of the bins making up ``[lo, hi)``; the window must align."""
-    tol = 1e-6 * (edges[-1] - edges[0])
-    for v in (lo, hi):
-        if np.min(np.abs(edges - v)) > tol:
-            raise ValueError(
-                f"The window [{lo}, {hi}) must start and end on bin edges; {v} is not an edge."
-            )
-    sel = (edges[:-1] >= lo - tol) & (edges[1:] <= hi + tol)
-    if not sel.any():
-        raise ValueError(f"The window [{lo}, {hi}) contains no bin.")
-    return sel
-
-
-def fit_dijet_background(counts, edges, *, sqrt_s=13.0, exclude=None):
-    """Fit the dijet function to a mass histogram, optionally excluding a window.
-
-    The binned Poisson likelihood of ``p1 (1 - x)^p2 x^(-p3)`` (integrated
-    over each bin, ``x = m / sqrt_s``) is maximised over the bins outside
-    ``exclude``, with ``p2, p3 >= 0`` (a falling spectrum, which cannot peak
-    inside the window); the starting point is a weighted linear fit of the
-    log counts.
-
-    Parameters
-    ----------
-    counts : array-like of shape (n_bins,)
-        Events per bin (weighted sums are accepted; they are treated as counts).
-    edges : array-like of shape (n_bins + 1,)
-        Increasing bin edges, in the units of ``sqrt_s``, all below ``sqrt_s``.
-    sqrt_s : float, default=13.0
-        Collision energy (13 TeV for masses in TeV; 13000 for GeV).
-    exclude : (float, float), optional
-        A window of whole bins left out of the fit (the signal-region hypothesis).
-
-    Returns
-    -------
-    DijetFit
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skhep_ml.cwola import fit_dijet_background
-    >>> from skhep_ml.datasets import make_dijet_resonance
-    >>> X, _ = make_dijet_resonance(20000, 0, mjj_range=(2.6, 5.0), random_state=0)
-    >>> edges = np.linspace(2.6, 5.0, 25)
-    >>> counts, _ = np.histogram(X.mjj, bins=edges)
-    >>> fit = fit_dijet_background(counts, edges, exclude=(3.3, 3.7))
-    >>> fit.params[1:].round(0)  # the generator's (p2, p3) = (10, 5), within errors
-    array([...])
-    >>> b, db = fit.expected(3.3, 3.7)
-    >>> n = counts[(edges[:-1] >= 3.3 - 1e-9) & (edges[1:] <= 3.7 + 1e-9)].sum()
-    >>> bool(abs(n - b) < 3 * np.sqrt(b + db**2))
-    True
-    """
-    counts = np.asarray(counts, dtype=float)
-    edges = np.asarray(edges, dtype=float)
-    if counts.ndim != 1 or edges.shape != (counts.shape[0] + 1,):
-        raise ValueError(
-            f"edges must have one more entry than counts; got {edges.shape} and {counts.shape}."
-        )
-    if not np.all(np.isfinite(counts)) or not np.all(np.isfinite(edges)):
-        raise ValueError("counts and edges must be finite.")
-    if np.any(np.diff(edges) <= 0):
-        raise ValueError("edges must be strictly increasing.")
-    if edges[0] <= 0 or edges[-1] >= sqrt_s:
-        raise ValueError(
-            f"The mass range [{edges[0]:g}, {edges[-1]:g}] must lie inside (0, sqrt_s={sqrt_s:g}); "
-            "are the mass and sqrt_s in the same units?"
-        )
-    fitted = np.ones(counts.shape[0], dtype=bool)
-    if exclude is not None:
-        fitted &= ~_window_bins(edges, *exclude)
-    if fitted.sum() < 4:
-        raise ValueError(f"The fit needs at least 4 bins outside the window; got {fitted.sum()}.")
-    n = np.maximum(counts[fitted], 0.0)
-    e_fit = np.c_[edges[:-1][fitted], edges[1:][fitted]]
-    if n.sum() <= 0:
-        raise ValueError("No events in the fitted bins.")
-
-    def bins(params):
-        mu, jac = _dijet_bins(params, e_fit, sqrt_s)
-        return np.maximum(mu, 1e-300), jac
-
-    # starting point: weighted least squares of log(counts / width) (the model is
-    # linear in (log p1, p2, p3) at the bin centres)
-    centre = e_fit.mean(axis=1) / sqrt_s
-    width = e_fit[:, 1] - e_fit[:, 0]
-    design = np.c_[np.ones_like(centre), np.log1p(-centre), -np.log(centre)]
-    w = np.sqrt(n + 0.5)
-    start, *_ = np.linalg.lstsq(design * w[:, None], np.log((n + 0.5) / width) * w, rcond=None)
-
-    def nll(params):
-        mu, jac = bins(params)
-        value = float(np.sum(mu - n * np.log(mu)))
-        grad = jac.T @ (1.0 - n / mu)
-        return value, grad
-
-    # p2, p3 >= 0: a falling spectrum; otherwise (1 - x)^p2 x^(-p3) can peak and
-    # fit a bump of its own into the window when few events are left after a cut
-    start[1:] = np.maximum(start[1:], 0.0)
-    res = minimize(
-        nll,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(None, None), (0.0, None), (0.0, None)],
-        options={"maxiter": 1000},
-    )
-    params = res.x
-    mu, jac = bins(params)
-    fisher = (jac / mu[:, None]).T @ jac
-    covariance = np.linalg.pinv(fisher)
-    chi2 = float(np.sum((n - mu) ** 2 / mu))
-    success = bool(res.success)
-    return DijetFit(
-        params, covariance, edges, fitted, float(sqrt_s), chi2, int(n.size - 3), success
-    )
-
-
-def local_significance(n_observed, n_background, background_uncertainty=0.0):
-    """Local significance of a count over an uncertain background expectation.
-
-    The Asimov-type formula of Cowan et al. for a Poisson count ``n`` over a
-    background ``b`` known to ``sigma_b`` (profiled as a Gaussian constraint),
-
-    ``Z = sqrt(2 [n ln(n (b + s2) / (b^2 + n s2)) - (b^2 / s2) ln(1 + s2 (n - b) / (b (b + s2)))])``
-
-    with ``s2 = sigma_b^2``; it reduces to ``sqrt(2 (n ln(n / b) - (n - b)))``
-    when ``sigma_b = 0``. The sign of ``n - b`` is kept (a deficit is
-    negative).
-
-    Parameters
-    ----------
-    n_observed : float or array-like
-    n_background : float or array-like
-        Positive.
-    background_uncertainty : float or array-like, default=0.0
-
-    Returns
-    -------
-    float or ndarray
-
-    Examples
-    --------
-    >>> from skhep_ml.cwola import local_significance
-    >>> round(float(local_significance(130, 100)), 2)
-    2.87
-    >>> round(float(local_significance(130, 100, 10)), 2)  # the fit uncertainty dilutes it
-    1.98
-    >>> float(local_significance(100, 100, 5))
-    0.0
-    """
-    n = np.asarray(n_observed, dtype=float)
-    b = np.asarray(n_background, dtype=float)
-    s2 = np.asarray(background_uncertainty, dtype=float) ** 2
-    if np.any(b <= 0) or np.any(n < 0) or np.any(s2 < 0):
-        raise ValueError("local_significance needs n >= 0, b > 0 and sigma_b >= 0.")
-    n, b, s2 = np.broadcast_arrays(n, b, s2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_n = np.where(n > 0, n * np.log(np.where(n > 0, n, 1.0) / b), 0.0)
-        plain = 2.0 * (log_n - (n - b))
-        t1 = np.where(n > 0, n * np.log(np.where(n > 0, n * (b + s2) / (b * b + n * s2), 1.0)), 0.0)
-        t2 = (b * b / np.where(s2 > 0, s2, 1.0)) * np.log1p(s2 * (n - b) / (b * (b + s2)))
-        with_unc = 2.0 * (t1 - t2)
-    q = np.where(s2 > 1e-12 * b, with_unc, plain)
-    z = np.sign(n - b) * np.sqrt(np.maximum(q, 0.0))
-    return float(z) if z.ndim == 0 else z
-
-
-# --------------------------------------------------------------------------- #
-# the bump-hunt result
-# --------------------------------------------------------------------------- #
-@dataclass
-class BumpHuntResult:
-    """What :meth:`CWoLaClassifier.bump_hunt` found.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per window and efficiency: ``window_lo``, ``window_hi``,
-        ``efficiency``, ``n_observed`` (in the window after the cut),
-        ``n_background`` and ``n_background_unc`` (from the sideband fit),
-        ``significance`` (:func:`local_significance` with the fit
-        uncertainty), ``chi2_ndf`` of the fit.
-    edges : ndarray
-        Bin edges of the mass histograms.
-    windows : list of (float, float)
-    efficiencies : tuple of float
-    spectra : dict
-        ``(window index, efficiency) -> counts`` after the cut.
-    fits : dict
-        ``(window index, efficiency) -> DijetFit``.
-    estimators : list
-        The fitted :class:`CWoLaClassifier` of every window (``None`` where no
-        cut was asked for).
-    """
-
-    table: pd.DataFrame
-    edges: np.ndarray
-    windows: list
-    efficiencies: tuple
-    spectra: dict = field(repr=False)
-    fits: dict = field(repr=False)
-    estimators: list = field(repr=False)
-
-    def plot(self, window=None, ax=None):
-        """Mass spectra after each cut with the background fits of one window.
-
-        Parameters
-        ----------
-        window : int, optional
-            Index into ``windows``; ``None``: the window with the largest
-            significance at the tightest efficiency.
-        ax : matplotlib Axes, optional
-
-        Returns
-        -------
-        matplotlib Axes
-        """
-        import matplotlib.pyplot as plt
-
-        if window is None:
-            tight = self.table[self.table.efficiency == min(self.efficiencies)]
-            window = int(tight.significance.to_numpy().argmax())
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.8))
-        lo, hi = self.windows[window]
-        centres = 0.5 * (self.edges[1:] + self.edges[:-1])
-        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for i, eff in enumerate(self.efficiencies):
-            colour = colours[i % len(colours)]
-            counts = self.spectra[window, eff]
-            z = self.table[
-                (self.table.window_lo == lo) & (self.table.efficiency == eff)
-            ].significance.iloc[0]
-            ax.errorbar(
-                centres,
-                counts,
-                yerr=np.sqrt(np.maximum(counts, 0)),
-                fmt="o",
-                ms=3,
-                color=colour,
-                label=f"ε = {eff:g}: Z = {z:.1f}σ",
-            )
-            mu, _ = self.fits[window, eff].expected()
-            ax.stairs(mu, self.edges, color=colour, ls="--", baseline=None)
-        ax.axvspan(lo, hi, color="grey", alpha=0.2, label="signal region")
-        ax.set_yscale("log")
-        ax.set_xlabel("mass")
-        ax.set_ylabel("events / bin")
-        ax.legend(fontsize="small")
-        return ax
-
-
-# --------------------------------------------------------------------------- #
-# the classifier
-# --------------------------------------------------------------------------- #
-def _fingerprint(X):
-    return hashlib.blake2b(np.ascontiguousarray(X).tobytes(), digest_size=16).hexdigest()
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -495,7 +192,7 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ... ).fit(X)
     >>> clf.oof_scores_.shape
     (6600,)
-    >>> passed = clf.select(X, 0.1)  # top 10 % of each fold in the signal region + sidebands
+    >>> passed = clf.select(efficiency=0.1)  # top 10 % out of fold, per fold
     >>> bool(y[passed].mean() > 5 * y.mean())
     True
     """
@@ -616,7 +313,23 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        Ctrl-C (KeyboardInterrupt) stops every fold, leaves the estimator
+        unfitted and is re-raised, also when an inner estimator swallows it.
         """
+        try:
+            with _InterruptGuard() as guard:
+                self._fit_mixed_samples(X, y, sample_weight, guard)
+        except BaseException:
+            # nothing half-built may look fitted (a failed or interrupted fit)
+            for name in [v for v in vars(self) if v.endswith("_") and not v.startswith("__")]:
+                delattr(self, name)
+            raise
+        return self
+
+    def _fit_mixed_samples(self, X, y, sample_weight, guard):
         X, y, sample_weight = validate_fit_data(
             self, X, y, sample_weight, classifier=y is not None, requires_y=False
         )
@@ -658,9 +371,7 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 weights[labels == 0] *= weights[labels == 1].sum() / weights[labels == 0].sum()
         self.mixed_labels_ = labels
         self.mixed_weights_ = np.where(labels >= 0, weights, 0.0)
-        self._fit(self._inputs(X), labels, self.mixed_weights_)
-        self._train_fingerprint = (X.shape, _fingerprint(X))
-        return self
+        self._fit(self._inputs(X), labels, self.mixed_weights_, guard)
 
     def _labels_from_mass(self, X, sample_weight):
         lo, hi, width = self._sr_window = self._window()
@@ -706,7 +417,7 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return labels, weights
 
-    def _fit(self, X, labels, weights):
+    def _fit(self, X, labels, weights, guard):
         base = self._base_estimator()
         if not has_fit_parameter(base, "sample_weight"):
             raise ValueError(
@@ -727,11 +438,9 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             folds[train[test]] = k
         rest = np.flatnonzero(labels < 0)
         folds[rest] = rng.permutation(rest.size) % K
-        self.folds_ = folds
 
-        has_seed = "random_state" in base.get_params()
-        self.estimators_ = [[] for _ in range(K)]
-        self.validation_loss_ = np.full((K, K), np.nan)
+        estimators = [[] for _ in range(K)]
+        validation_loss = np.full((K, K), np.nan)
         oof = np.empty(X.shape[0])
         for k in range(K):
             for j in range(K):
@@ -739,30 +448,42 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     continue
                 fit_idx = train[(folds[train] != k) & (folds[train] != j)]
                 val_idx = train[folds[train] == j]
-                best, best_loss = None, np.inf
-                for _ in range(self.n_inits):
-                    model = clone(base)
-                    if has_seed:
-                        model.set_params(random_state=rng.randint(2**31 - 1))
-                    model.fit(X[fit_idx], labels[fit_idx], sample_weight=weights[fit_idx])
-                    p = model.predict_proba(X[val_idx])
-                    loss = log_loss(
-                        labels[val_idx], p, sample_weight=weights[val_idx], labels=[0, 1]
-                    )
-                    if best is None or loss < best_loss:
-                        best, best_loss = model, loss
-                if list(best.classes_) != [0, 1]:
-                    raise ValueError(
-                        f"The inner estimator's classes_ are {list(best.classes_)}; "
-                        "expected [0, 1]."
-                    )
-                self.estimators_[k].append(best)
-                self.validation_loss_[k, j] = best_loss
+                best, validation_loss[k, j] = self._fit_best_of_inits(
+                    base, X, labels, weights, fit_idx, val_idx, rng, guard
+                )
+                estimators[k].append(best)
                 if self.verbose:
-                    print(f"[CWoLa] test fold {k}, validation fold {j}: val loss {best_loss:.5f}")
+                    print(
+                        f"[CWoLa] test fold {k}, validation fold {j}: "
+                        f"val loss {validation_loss[k, j]:.5f}"
+                    )
             in_k = folds == k
-            oof[in_k] = np.mean([e.predict_proba(X[in_k])[:, 1] for e in self.estimators_[k]], 0)
+            oof[in_k] = np.mean([e.predict_proba(X[in_k])[:, 1] for e in estimators[k]], 0)
+            guard.check()
+        self.folds_ = folds
+        self.estimators_ = estimators
+        self.validation_loss_ = validation_loss
         self.oof_scores_ = oof
+
+    def _fit_best_of_inits(self, base, X, labels, weights, fit_idx, val_idx, rng, guard):
+        """The model of lowest validation loss over ``n_inits`` seeds, and its loss."""
+        has_seed = "random_state" in base.get_params()
+        best, best_loss = None, np.inf
+        for _ in range(self.n_inits):
+            model = clone(base)
+            if has_seed:
+                model.set_params(random_state=rng.randint(2**31 - 1))
+            model.fit(X[fit_idx], labels[fit_idx], sample_weight=weights[fit_idx])
+            guard.check()  # an inner estimator may have swallowed Ctrl-C
+            p = model.predict_proba(X[val_idx])
+            loss = log_loss(labels[val_idx], p, sample_weight=weights[val_idx], labels=[0, 1])
+            if best is None or loss < best_loss:
+                best, best_loss = model, loss
+        if list(best.classes_) != [0, 1]:
+            raise ValueError(
+                f"The inner estimator's classes_ are {list(best.classes_)}; expected [0, 1]."
+            )
+        return best, best_loss
 
     # -- predict ---------------------------------------------------------- #
     def predict_proba(self, X):
@@ -796,48 +517,115 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    def _scores_and_folds(self, X):
-        Xv = validate_predict_data(self, X)
-        if (Xv.shape, _fingerprint(Xv)) == self._train_fingerprint:
-            return Xv, self.oof_scores_, self.folds_
-        scores = self.predict_proba(X)[:, 1]
-        return Xv, scores, np.zeros(Xv.shape[0], dtype=np.int64)
+    def _ranks(self, X=None):
+        """Rank of each event: the fraction of reference events that score higher.
 
-    def select(self, X, efficiency):
+        The reference events are those in the signal region and sidebands
+        (all events for ``fit(X, y)``). ``X=None``: the training rows, ranked
+        by their out-of-fold scores against the reference rows of their own
+        fold; otherwise the rows of ``X``, ranked by ``predict_proba`` against
+        the reference rows of ``X``. A cut at efficiency ``e`` keeps the
+        events of rank ``< e``: per fold, the ``ceil(e n)`` highest-scoring
+        reference events and every event scoring at least as high.
+        """
+        if X is None:
+            scores, folds, region = self.oof_scores_, self.folds_, self.mixed_labels_ >= 0
+        else:
+            scores = self.predict_proba(X)[:, 1]
+            folds = np.zeros(scores.size, dtype=np.int64)
+            region = self._region(validate_predict_data(self, X))
+        ranks = np.ones(scores.size)
+        for k in np.unique(folds):
+            in_k = folds == k
+            ref = np.sort(scores[in_k & region])
+            if ref.size:
+                above = ref.size - np.searchsorted(ref, scores[in_k], side="right")
+                ranks[in_k] = above / ref.size
+        return ranks
+
+    def select(self, X=None, efficiency=None):
         """Events passing the cut that keeps the most signal-region-like fraction.
 
-        On the training data (recognised by content) the out-of-fold scores
-        are used and the threshold is set in each fold separately; on other
-        data the fold-averaged ``predict_proba`` with one threshold. The
-        threshold keeps the fraction ``efficiency`` of the events (unweighted)
-        in the signal region and sidebands (all events for ``fit(X, y)``);
-        it is then applied to every event.
+        The cut keeps the fraction ``efficiency`` of the events (unweighted)
+        in the signal region and sidebands (all events for ``fit(X, y)``) and
+        is then applied to every event.
+
+        - ``X=None``: the training rows (in the order passed to ``fit``), cut
+          on their out-of-fold scores ``oof_scores_``, with the threshold set
+          in each fold separately (each fold has its own ensemble). This is
+          the cut to use on the data the classifier was trained on.
+        - ``X`` given: new data, cut on ``predict_proba`` (the mean over all
+          fold models) with one threshold. ``X`` is always treated as new
+          data, also when it holds (some of) the training rows: their scores
+          then come from models that trained on them, which sculpts the
+          selection; use ``X=None`` for the training rows.
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features) or None
         efficiency : float in (0, 1]
+            ``1`` keeps every event.
 
         Returns
         -------
         ndarray of bool of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from skhep_ml import CWoLaClassifier, XGBoostBaseline
+        >>> from skhep_ml.datasets import make_dijet_resonance
+        >>> X, y = make_dijet_resonance(6000, 600, mjj_range=(2.8, 4.4), random_state=0)
+        >>> clf = CWoLaClassifier(
+        ...     signal_region=(3.3, 3.7),
+        ...     estimator=XGBoostBaseline(n_estimators=30, n_jobs=1),
+        ...     n_folds=3,
+        ...     random_state=0,
+        ... ).fit(X)
+        >>> passed = clf.select(efficiency=0.1)  # the training rows, out of fold
+        >>> passed.shape, bool(y[passed].mean() > 5 * y.mean())
+        ((6600,), True)
+        >>> X_new, y_new = make_dijet_resonance(3000, 300, mjj_range=(2.8, 4.4), random_state=1)
+        >>> bool(y_new[clf.select(X_new, 0.1)].mean() > 5 * y_new.mean())  # new data
+        True
         """
         check_is_fitted(self)
         if not isinstance(efficiency, Real) or not 0 < efficiency <= 1:
             raise ValueError(f"efficiency must be in (0, 1]; got {efficiency!r}.")
-        Xv, scores, folds = self._scores_and_folds(X)
-        if efficiency == 1:
-            return np.ones(Xv.shape[0], dtype=bool)
-        region = self._region(Xv)
-        passed = np.zeros(Xv.shape[0], dtype=bool)
-        for k in np.unique(folds):
-            in_k = folds == k
-            ref = np.sort(scores[in_k & region])[::-1]
-            if ref.size == 0:
-                continue
-            threshold = ref[max(int(np.ceil(efficiency * ref.size)) - 1, 0)]
-            passed[in_k] = scores[in_k] >= threshold
-        return passed
+        ranks = self._ranks(X)
+        return np.ones(ranks.size, dtype=bool) if efficiency == 1 else ranks < efficiency
+
+    def fit_select(self, X, y=None, *, efficiency, sample_weight=None):
+        """Fit, then select the training rows on their out-of-fold scores.
+
+        The same as ``fit(X, y, sample_weight).select(efficiency=efficiency)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), optional
+        efficiency : float in (0, 1]
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of bool of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from skhep_ml import CWoLaClassifier, XGBoostBaseline
+        >>> from skhep_ml.datasets import make_dijet_resonance
+        >>> X, y = make_dijet_resonance(6000, 600, mjj_range=(2.8, 4.4), random_state=0)
+        >>> clf = CWoLaClassifier(
+        ...     signal_region=(3.3, 3.7),
+        ...     estimator=XGBoostBaseline(n_estimators=30, n_jobs=1),
+        ...     n_folds=3,
+        ...     random_state=0,
+        ... )
+        >>> passed = clf.fit_select(X, efficiency=0.1)
+        >>> bool(y[passed].mean() > 5 * y.mean())
+        True
+        """
+        return self.fit(X, y, sample_weight=sample_weight).select(efficiency=efficiency)
 
     # -- bump hunt -------------------------------------------------------- #
     def bump_hunt(
@@ -854,19 +642,19 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ):
         """Scan signal-region hypotheses along the mass: CWoLa cut, fit, significance.
 
-        For each window a clone of this estimator is trained with
-        ``signal_region=window`` (``fit(X)``); for each efficiency the
-        events passing :meth:`select` are histogrammed in the mass, the
-        dijet function is fitted to every bin outside the window
-        (:func:`fit_dijet_background`) and the local significance of the
-        window count is computed with the fit uncertainty
-        (:func:`local_significance`). ``efficiency=1`` is the spectrum
-        without a cut. This estimator itself is left unchanged.
+        For each window a clone of this estimator is trained on ``X`` with
+        ``signal_region=window`` (``fit(X)``) and the events of ``X`` are cut
+        on their out-of-fold scores (``select(efficiency=e)``); then
+        :func:`skhep_ml.bump_hunt.bump_hunt` histograms the mass, fits the
+        dijet function to every bin outside the window and computes the local
+        significance of the window count with the fit uncertainty.
+        ``efficiency=1`` is the spectrum without a cut. This estimator itself
+        is left unchanged.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
-            Must contain the mass column.
+            The data searched (and trained on); must contain the mass column.
         efficiencies : tuple of float in (0, 1], default=(1.0, 0.1, 0.01, 0.002)
         bins : int or array-like, default=20
             Number of equal-width mass bins over ``range``, or the bin edges.
@@ -884,63 +672,50 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         BumpHuntResult
+            With the fitted classifier of every window in ``estimators``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skhep_ml import CWoLaClassifier, XGBoostBaseline
+        >>> from skhep_ml.datasets import make_dijet_resonance
+        >>> X, _ = make_dijet_resonance(20000, 600, mjj_range=(2.8, 4.4), random_state=0)
+        >>> clf = CWoLaClassifier(
+        ...     estimator=XGBoostBaseline(n_estimators=30, n_jobs=1), n_folds=3, random_state=0
+        ... )
+        >>> res = clf.bump_hunt(
+        ...     X, (1.0, 0.05), bins=np.linspace(2.8, 4.4, 17), windows=[(3.3, 3.7)]
+        ... )
+        >>> z = res.table.significance
+        >>> bool(z[1] > 2 * z[0])  # the cut raises the significance of the bump
+        True
         """
         if self.mass is None:
             raise ValueError("bump_hunt needs a mass column (mass is None).")
-        efficiencies = tuple(float(e) for e in efficiencies)
-        if not efficiencies or any(not 0 < e <= 1 for e in efficiencies):
-            raise ValueError(f"efficiencies must be in (0, 1]; got {efficiencies}.")
         probe = clone(self)
         Xv, _, sw = validate_fit_data(probe, X, None, sample_weight, requires_y=False)
-        probe.mass_index_ = probe._resolve_mass()
-        m = Xv[:, probe.mass_index_].astype(np.float64)
-        if np.ndim(bins) == 0:
-            if not isinstance(bins, Integral) or bins < 5:
-                raise ValueError(f"bins must be an integer >= 5 or bin edges; got {bins!r}.")
-            lo, hi = (m.min(), m.max()) if range is None else range
-            edges = np.linspace(lo, hi, int(bins) + 1)
-        else:
-            edges = np.asarray(bins, dtype=float)
-        if windows is None:
-            windows = []
-            for i in np.arange(edges.size - window_bins):
-                lo, hi = edges[i], edges[i + window_bins]
-                width = hi - lo if self.sideband_width is None else self.sideband_width
-                if lo - width >= edges[0] - 1e-9 and hi + width <= edges[-1] + 1e-9:
-                    windows.append((float(lo), float(hi)))
-            if not windows:
-                raise ValueError("No window with both sidebands fits inside the histogram range.")
-        rows, spectra, fits, estimators = [], {}, {}, []
-        for w, (lo, hi) in enumerate(windows):
-            _window_bins(edges, lo, hi)
-            est = None
-            if any(e < 1 for e in efficiencies):
-                est = clone(self).set_params(signal_region=(lo, hi))
-                est.fit(X, sample_weight=sample_weight)
-            estimators.append(est)
-            for eff in efficiencies:
-                passed = np.ones(m.size, dtype=bool) if eff == 1 else est.select(X, eff)
-                counts, _ = np.histogram(m[passed], bins=edges, weights=sw[passed])
-                fit = fit_dijet_background(counts, edges, sqrt_s=sqrt_s, exclude=(lo, hi))
-                b, db = fit.expected(lo, hi)
-                n = float(counts[_window_bins(edges, lo, hi)].sum())
-                rows.append(
-                    dict(
-                        window_lo=lo,
-                        window_hi=hi,
-                        efficiency=eff,
-                        n_observed=n,
-                        n_background=b,
-                        n_background_unc=db,
-                        significance=local_significance(n, max(b, 1e-9), db),
-                        chi2_ndf=fit.chi2 / max(fit.ndf, 1),
-                    )
-                )
-                spectra[w, eff] = counts
-                fits[w, eff] = fit
-        return BumpHuntResult(
-            pd.DataFrame(rows), edges, list(windows), efficiencies, spectra, fits, estimators
+        mass = Xv[:, probe._resolve_mass()]
+        estimators = []
+
+        def ranks(lo, hi):
+            est = clone(self).set_params(signal_region=(lo, hi))
+            estimators.append(est.fit(X, sample_weight=sample_weight))
+            return est._ranks()
+
+        result = bump_hunt(
+            mass,
+            ranks,
+            efficiencies,
+            bins,
+            range=range,
+            window_bins=window_bins,
+            sideband_width=self.sideband_width,
+            windows=windows,
+            sqrt_s=sqrt_s,
+            sample_weight=sw,
         )
+        result.estimators = estimators or [None] * len(result.windows)
+        return result
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,24 +1,33 @@
 """CWoLaClassifier, the dijet background fit, the local significance and the generator."""
 
+import _thread
 import pickle
+import signal
+import threading
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.utils.validation import check_is_fitted
 
 from skhep_ml import CWoLaClassifier, DNNClassifier
 from skhep_ml.baselines import XGBoostBaseline
+from skhep_ml.bump_hunt import bump_hunt
 from skhep_ml.cwola import (
+    BumpHuntResult,
     MassCorrelationWarning,
-    _dijet_bins,
     fit_dijet_background,
     local_significance,
 )
 from skhep_ml.datasets import DIJET_FEATURE_NAMES, make_dijet_resonance
+from skhep_ml.stats import dijet_bin_counts
 
 SR = (3.3, 3.7)
 
@@ -159,22 +168,53 @@ def test_pandas_feature_names_and_column_order(fitted, dijet):
 # --------------------------------------------------------------------------- #
 # selection
 # --------------------------------------------------------------------------- #
-def test_select_on_training_data_uses_per_fold_thresholds(dijet, fitted):
-    X, y = dijet
+def _top_fraction(scores, reference, efficiency):
+    """The cut of select(), written out: keep the ceil(e n) best reference scores."""
+    ref = np.sort(scores[reference])[::-1]
+    return scores >= ref[int(np.ceil(efficiency * ref.size)) - 1]
+
+
+def test_select_without_X_cuts_the_oof_scores_per_fold(dijet, fitted):
+    _X, y = dijet
     region = fitted.mixed_labels_ >= 0
     for eff in (0.5, 0.1):
-        passed = fitted.select(X, eff)
+        passed = fitted.select(efficiency=eff)
+        assert_array_equal(passed, fitted.select(None, eff))
         for k in range(3):
-            in_k = (fitted.folds_ == k) & region
-            assert abs(passed[in_k].mean() - eff) < 0.01
-            # the cut is on the out-of-fold score
-            thr = fitted.oof_scores_[in_k & passed].min()
-            assert_array_equal(
-                passed[fitted.folds_ == k], fitted.oof_scores_[fitted.folds_ == k] >= thr
-            )
-    assert fitted.select(X, 1.0).all()
+            in_k = fitted.folds_ == k
+            assert abs(passed[in_k & region].mean() - eff) < 0.01
+            # exactly the cut on the out-of-fold scores, with the fold's own threshold
+            expected = _top_fraction(fitted.oof_scores_[in_k], region[in_k], eff)
+            assert_array_equal(passed[in_k], expected)
+    assert fitted.select(efficiency=1.0).all()
     # CWoLa enriches the signal
-    assert y[fitted.select(X, 0.05)].mean() > 10 * y.mean()
+    assert y[fitted.select(efficiency=0.05)].mean() > 10 * y.mean()
+
+
+def test_training_rows_passed_as_X_are_new_data(dijet, fitted):
+    """No content matching: X (even the training rows themselves) is scored by all models."""
+    X, _ = dijet
+    oof_cut = fitted.select(efficiency=0.1)
+    region = fitted.mixed_labels_ >= 0
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(X))
+    subset = np.sort(rng.choice(len(X), 3000, replace=False))
+    for rows in (np.arange(len(X)), perm, subset):
+        passed = fitted.select(X.iloc[rows], 0.1)
+        in_sample = fitted.predict_proba(X.iloc[rows])[:, 1]
+        assert_array_equal(passed, _top_fraction(in_sample, region[rows], 0.1))
+        # ... which is not the out-of-fold cut of those rows
+        assert (passed != oof_cut[rows]).mean() > 0.005
+    # the in-sample scores of the training rows are not their out-of-fold scores
+    assert not np.allclose(fitted.predict_proba(X)[:, 1], fitted.oof_scores_)
+
+
+def test_fit_select_is_fit_then_select_of_the_training_rows(dijet, fitted):
+    X, _ = dijet
+    passed = clone(fitted).fit_select(X, efficiency=0.1)
+    assert_array_equal(passed, fitted.select(efficiency=0.1))
+    with pytest.raises(ValueError, match="efficiency"):
+        clone(fitted).fit_select(X.iloc[:2000], efficiency=0.0)
 
 
 def test_select_on_new_data_uses_the_fold_average(fitted):
@@ -186,10 +226,12 @@ def test_select_on_new_data_uses_the_fold_average(fitted):
     assert_array_equal(passed, score >= score[passed].min())
 
 
-@pytest.mark.parametrize("eff", [0.0, 1.5, "a"])
+@pytest.mark.parametrize("eff", [0.0, 1.5, "a", None])
 def test_select_rejects_bad_efficiency(fitted, dijet, eff):
     with pytest.raises(ValueError, match="efficiency"):
         fitted.select(dijet[0], eff)
+    with pytest.raises(ValueError, match="efficiency"):
+        fitted.select(efficiency=eff)
 
 
 # --------------------------------------------------------------------------- #
@@ -259,6 +301,7 @@ def test_random_state_reproducible_and_pickle(dijet, fitted):
     restored = pickle.loads(pickle.dumps(fitted))
     assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
     assert_array_equal(restored.select(X, 0.1), fitted.select(X, 0.1))
+    assert_array_equal(restored.select(efficiency=0.1), fitted.select(efficiency=0.1))
 
 
 def test_default_inner_estimator_is_dnn(dijet):
@@ -280,6 +323,111 @@ def test_n_inits_keeps_the_best_validation_loss(dijet):
     # here, on average, not worse than a single seed by more than noise
     off = ~np.eye(3, dtype=bool)
     assert np.nanmean(three.validation_loss_[off]) <= np.nanmean(one.validation_loss_[off]) + 1e-3
+
+
+# --------------------------------------------------------------------------- #
+# Ctrl-C
+# --------------------------------------------------------------------------- #
+def _timed(cls):
+    """``cls`` recording the start time of every fit (the real fit runs)."""
+
+    class Timed(cls):
+        starts = []
+
+        def fit(self, X, y, sample_weight=None):
+            Timed.starts.append(time.monotonic())
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    return Timed
+
+
+def _interrupt_during(fit, delay):
+    """Run ``fit()`` with a Ctrl-C after ``delay`` s; the time the Ctrl-C was sent."""
+    fired = []
+
+    def interrupt():
+        fired.append(time.monotonic())
+        _thread.interrupt_main()
+
+    handler = signal.getsignal(signal.SIGINT)
+    timer = threading.Timer(delay, interrupt)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit()
+    finally:
+        timer.cancel()
+    assert fired, "the fit ended before the Ctrl-C"
+    assert signal.getsignal(signal.SIGINT) is handler  # the Ctrl-C handler is restored
+    return fired[0]
+
+
+def _assert_unfitted(clf, X):
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clf)
+    with pytest.raises(NotFittedError):
+        clf.select(efficiency=0.1)
+    assert not [v for v in vars(clf) if v.endswith("_")]
+
+
+# each inner fit runs for seconds (many slow trees): the Ctrl-C lands in the first one
+_LONG_FITS = {
+    "xgboost": lambda: _timed(XGBoostBaseline)(
+        n_estimators=20_000, learning_rate=1e-3, early_stopping_rounds=None, n_jobs=1
+    ),
+    "hist_gradient_boosting": lambda: _timed(HistGradientBoostingClassifier)(
+        max_iter=20_000, learning_rate=1e-3, early_stopping=False
+    ),
+}
+
+
+@pytest.mark.parametrize("inner", list(_LONG_FITS))
+def test_ctrl_c_stops_every_fold_and_leaves_it_unfitted(dijet, inner):
+    X, _ = dijet
+    estimator = _LONG_FITS[inner]()
+    clf = CWoLaClassifier(signal_region=SR, estimator=estimator, n_folds=3, random_state=0)
+    sent = _interrupt_during(lambda: clf.fit(X), delay=0.5)
+    assert time.monotonic() - sent < 5  # it stopped promptly, ...
+    starts = type(estimator).starts
+    assert len(starts) == 1 and starts[0] < sent  # ... in the first of the 6 models
+    _assert_unfitted(clf, X)
+
+
+class _SwallowsCtrlC(ClassifierMixin, BaseEstimator):
+    """Like xgboost building its DMatrix through a ctypes callback: Ctrl-C is lost."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            try:
+                time.sleep(0.01)
+            except KeyboardInterrupt:
+                pass
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), 2), 0.5)
+
+
+def test_ctrl_c_swallowed_by_an_inner_estimator_still_stops_the_fit(dijet):
+    X, y = dijet
+    clf = CWoLaClassifier(mass=None, estimator=_SwallowsCtrlC(), n_folds=3)
+    _interrupt_during(lambda: clf.fit(X, y), delay=0.3)
+    assert _SwallowsCtrlC.fits == 1  # the inner fit returned; no other model was started
+    _assert_unfitted(clf, X)
+
+
+def test_a_refit_after_ctrl_c_works(dijet):
+    X, y = dijet
+    inner = _LONG_FITS["hist_gradient_boosting"]()
+    clf = CWoLaClassifier(mass=None, estimator=inner, n_folds=3, random_state=0)
+    _interrupt_during(lambda: clf.fit(X, y), delay=0.3)
+    clf.set_params(estimator=_xgb()).fit(X.iloc[:2000], y[:2000])
+    assert clf.oof_scores_.shape == (2000,) and np.isfinite(clf.oof_scores_).all()
 
 
 # --------------------------------------------------------------------------- #
@@ -306,7 +454,7 @@ def test_dijet_fit_recovers_the_generator_shape():
 def test_dijet_fit_uncertainty_covers_the_truth():
     # pulls of the expected window count over toy spectra drawn from the fit model
     edges = np.linspace(2.8, 4.6, 19)
-    truth, _ = _dijet_bins(np.array([0.0, 10.0, 5.0]), edges, 13.0)
+    truth, _ = dijet_bin_counts(np.array([0.0, 10.0, 5.0]), edges, 13.0)
     truth *= 3000 / truth.sum()
     rng = np.random.default_rng(0)
     pulls = []
@@ -369,6 +517,10 @@ def test_bump_hunt_finds_the_injected_resonance(dijet):
     # the spectra: the cut keeps about 10 % in the signal region + sidebands
     s1, s01 = res.spectra[1, 1.0], res.spectra[1, 0.1]
     assert 0.08 < s01[1:12].sum() / s1[1:12].sum() < 0.12
+    # ... cut on the out-of-fold scores of the window's classifier
+    passed = res.estimators[1].select(efficiency=0.1)
+    assert_array_equal(s01, np.histogram(X.mjj[passed], bins=edges)[0])
+    assert isinstance(res, BumpHuntResult)
     ax = res.plot()
     assert len(ax.get_lines()) + len(ax.containers) >= 2
 
@@ -387,6 +539,41 @@ def test_bump_hunt_scan_windows_and_no_cut():
         clf.bump_hunt(X, efficiencies=(0.0,))
     with pytest.raises(ValueError, match="mass column"):
         CWoLaClassifier(mass=None).bump_hunt(X)
+
+
+def test_claim_the_cwola_cut_raises_a_bump_and_makes_none_from_background():
+    """The method's claim, small and fast: a 2.5 sigma bump grows past 5 sigma; none is made."""
+    edges = np.linspace(2.8, 4.4, 17)
+    efficiencies = (1.0, 0.1, 0.03)
+    z = {}
+    for n_signal in (200, 0):
+        X, _ = make_dijet_resonance(20_000, n_signal, mjj_range=(2.8, 4.4), random_state=3)
+        clf = CWoLaClassifier(estimator=_xgb(), n_folds=3, random_state=0)
+        res = clf.bump_hunt(X, efficiencies, bins=edges, windows=[SR])
+        z[n_signal] = res.table.set_index("efficiency").significance
+    # injected signal (about 2.5 sigma without a cut): the tight cut doubles it, past 5
+    assert 1.5 < z[200][1.0] < 3.5
+    assert z[200][0.03] > 2 * z[200][1.0] and z[200][0.03] > 5
+    # background only: no bump at any efficiency
+    assert (z[0].abs() < 3).all()
+
+
+def test_bump_hunt_function_on_given_ranks():
+    X, _y = make_dijet_resonance(5000, 0, mjj_range=(2.8, 4.4), random_state=0)
+    windows = []
+
+    def ranks(lo, hi):
+        windows.append((lo, hi))
+        return np.linspace(0, 1, len(X), endpoint=False)  # the first events rank highest
+
+    res = bump_hunt(X.mjj, ranks, (1.0, 0.5), np.linspace(2.8, 4.4, 17), windows=[SR])
+    assert windows == [SR] and res.estimators == []
+    first_half, _ = np.histogram(X.mjj[: len(X) // 2], bins=res.edges)
+    assert_array_equal(res.spectra[0, 0.5], first_half)
+    with pytest.raises(ValueError, match="needs ranks"):
+        bump_hunt(X.mjj, None, (1.0, 0.5))
+    with pytest.raises(ValueError, match="bin edges"):
+        bump_hunt(X.mjj, None, (1.0,), np.linspace(2.8, 4.4, 17), windows=[(3.33, 3.7)])
 
 
 # --------------------------------------------------------------------------- #
