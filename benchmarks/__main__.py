@@ -47,7 +47,7 @@ def main(argv=None):
         "--data-dir",
         type=Path,
         default=default_data_dir(),
-        help="folder of the real datasets (default: ../shared/data when it exists)",
+        help="folder of the public datasets (default: ../shared/data when it exists)",
     )
     parser.add_argument("--out-dir", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)

@@ -485,10 +485,12 @@ def save_figure(fig, task, name, *, out_dir):
 def require_data(args, folder):
     """The dataset folder under ``--data-dir``, or None with a clear skip message."""
     if args.data_dir is None:
-        print(f"skipping real-data part: no data directory (give --data-dir; looked for {folder})")
+        print(
+            f"skipping public-dataset part: no data directory (give --data-dir; looked for {folder})"
+        )
         return None
     path = Path(args.data_dir) / folder
     if not path.exists():
-        print(f"skipping real-data part: {path} not found")
+        print(f"skipping public-dataset part: {path} not found")
         return None
     return path

@@ -19,7 +19,7 @@ repeated over several seeds: the distribution of local significances after
 each cut is the false bump rate. The inner classifier is `XGBoostBaseline`
 (gradient-boosted trees, early stopping on 10 % of each training set), with its default settings.
 
-Real events (LHC Olympics 2020 R&D, signal region only): CWoLa between the
+LHC Olympics 2020 R&D events (Pythia + Delphes simulation, signal region only): CWoLa between the
 data sample (subset "data", S/B about 0.66 %) and a background-only sample made
 from the background rows of subset "data_test", scored on the labelled subset
 "test". Removing the 377 signal rows of "data_test" uses the truth label, so
