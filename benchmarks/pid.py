@@ -159,9 +159,9 @@ def run(args):
             )
 
     table = mean_std_table(records)
-    headline = ["method", "accuracy", "complete: accuracy", "fit time [s]", "predict [rows/s]"]
+    main_cols = ["method", "accuracy", "complete: accuracy", "fit time [s]", "predict [rows/s]"]
     sections = [
-        ("Accuracy and speed (all species, mean ± std over seeds)", table[headline]),
+        ("Accuracy and speed (all species, mean ± std over seeds)", table[main_cols]),
     ]
     for what in ("f1", "purity", "efficiency"):
         cols = [f"{what} {PDG_NAMES[p]}" for p in SPECIES]

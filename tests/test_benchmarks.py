@@ -5,6 +5,7 @@ import importlib
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,3 +216,14 @@ def test_readme_table_recomputes_a_missing_headline_or_says_to_rerun(tmp_path):
         readme_table(tmp_path)
     with pytest.raises(ValueError, match=r"no <task>\.json"):
         readme_table(tmp_path / "empty")
+
+
+def test_readme_table_from_the_committed_results():
+    results = Path(cli.HERE) / "results"
+    lines = readme_table(results).splitlines()
+    assert len(lines) == 2 + len(list(results.glob("*.json")))
+    for task in ("pid", "higgsml", "domain"):
+        data = json.loads((results / f"{task}.json").read_text())
+        head = importlib.import_module(f"benchmarks.{task}").headline(data["records"], data["meta"])
+        assert re.search(r"\*\*(tie|ahead|behind)\*\*", head["text"]), task
+    assert any("ATLAS simulated events" in line for line in lines)
