@@ -131,6 +131,7 @@ def markdown_table(df):
         ]
         for row in df.itertuples(index=False)
     ]
+    cells = [[c.replace("|", "\\|") for c in row] for row in cells]  # "|" would split a cell
     lines = ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])]
     lines += ["| " + " | ".join(r) + " |" for r in cells[1:]]
     return "\n".join(lines)

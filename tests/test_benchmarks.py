@@ -52,6 +52,8 @@ def test_mean_std_table_groups_in_first_seen_order():
     assert table.loc[1, "acc"] == "0.2500"  # one seed: no ± 0
     md = markdown_table(table[["method", "acc"]])
     assert md.splitlines()[:2] == ["| method | acc |", "|---|---|"]
+    md = markdown_table(table.rename(columns={"acc": "|eff. data - eff. MC|"}))
+    assert md.splitlines()[0] == "| method | seed | \\|eff. data - eff. MC\\| |"
 
 
 def test_missing_data_dir_skips_with_a_message(tmp_path, capsys):
