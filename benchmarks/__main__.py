@@ -1,4 +1,8 @@
-"""Command line: ``python -m benchmarks <task|all|list> [--quick] [--seeds ...]``."""
+"""Command line: ``python -m benchmarks <task|all|list|readme> [--quick] [--seeds ...]``.
+
+``readme`` prints the README's "Benchmark results" table, built from the
+``<task>.json`` files in ``--out-dir`` (default: benchmarks/results).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import time
 from pathlib import Path
 
 import matplotlib
+
+from benchmarks._runner import readme_table, start_task
 
 matplotlib.use("Agg")
 
@@ -31,19 +37,26 @@ def default_data_dir():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("task", help=f"one of {tasks()}, 'all' or 'list'")
+    parser.add_argument(
+        "task",
+        help=f"one of {tasks()}, 'all', 'list' or 'readme' (the README's results table)",
+    )
     parser.add_argument("--quick", action="store_true", help="small data and few seeds (minutes)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2")
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=default_data_dir(),
-        help="folder of the real datasets (default: ../shared/data when it exists)",
+        help="folder of the public datasets (default: ../shared/data when it exists)",
     )
     parser.add_argument("--out-dir", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     if args.task == "list":
         print("\n".join(tasks()))
+        return 0
+    if args.task == "readme":
+        print(readme_table(args.out_dir))
         return 0
     if args.seeds is None:
         args.seeds = [0, 1, 2]
@@ -56,6 +69,8 @@ def main(argv=None):
         print(
             f"=== benchmark {name} (quick={args.quick}, seeds={args.seeds}, data={args.data_dir})"
         )
+        # with 'all', each task's report states the command that reruns it alone
+        start_task(name, [name, *(a for a in argv if a != args.task)])
         importlib.import_module(f"benchmarks.{name}").run(args)
         print(f"=== {name} done in {time.perf_counter() - start:.0f} s")
     return 0

@@ -32,6 +32,11 @@ TRAIN_EPOCH = "training [tracks/s], median epoch"
 API = "inference predict_proba [tracks/s] (incl. validation)"
 ONNX = f"inference ONNX Runtime [tracks/s] (batches of {INFERENCE_CHUNK})"
 LATENCY = "ONNX Runtime batch-1 latency median [µs]"
+TUNING = (
+    "no tuning: the default FSEAttentionClassifier architecture with the benchmark suite's "
+    "training settings (benchmarks/_missing.fse), batch 512; INFERENCE_CHUNK (256 rows) is the "
+    "best of 256 ... 4096 measured on this machine; no quality number is compared here"
+)
 
 
 def fse_flops_per_track(net, n_tokens):
@@ -168,9 +173,28 @@ def run(args):
         ],
         out_dir=args.out_dir,
         records=out,
-        meta={
-            "training tracks": 20_000,
-            "notes": "a load average above 2 means other jobs shared the 2 cores: "
-            "the numbers are then lower bounds",
-        },
+        meta=META,
+        tuning=TUNING,
+        headline=headline(out, META),
     )
+
+
+META = {
+    "training tracks": 20_000,
+    "notes": "a load average above 2 means other jobs shared the 2 cores: "
+    "the numbers are then lower bounds",
+}
+
+
+def headline(records, meta):
+    """The task's line in the README's results table (from the JSON's records)."""
+    two = records["2 threads"]
+    numbers = {k: two[k] for k in (TRAIN_EPOCH, TRAIN_FIT, API, ONNX, LATENCY)}
+    return {
+        "scope": "`fse_speed` (2 threads)",
+        "text": f"FSE training {two[TRAIN_EPOCH]:,.0f} tracks/s per epoch at batch 512; "
+        f"inference {two[API]:,.0f} tracks/s (`predict_proba`) and {two[ONNX]:,.0f} "
+        f"(ONNX Runtime); ONNX batch-1 latency {two[LATENCY]:.0f} µs; load average before "
+        f"{two['load average before']}, after {two['load average after']}",
+        "numbers": numbers,
+    }

@@ -3,11 +3,24 @@
 import argparse
 import importlib
 import json
+import os
+import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks._runner import markdown_table, mean_std_table, require_data, write_report
+from benchmarks._runner import (
+    markdown_table,
+    mean_std_table,
+    paired_differences,
+    paired_table,
+    readme_table,
+    require_data,
+    start_task,
+    write_report,
+)
 
 
 def test_every_task_imports_and_has_run():
@@ -39,6 +52,8 @@ def test_mean_std_table_groups_in_first_seen_order():
     assert table.loc[1, "acc"] == "0.2500"  # one seed: no ± 0
     md = markdown_table(table[["method", "acc"]])
     assert md.splitlines()[:2] == ["| method | acc |", "|---|---|"]
+    md = markdown_table(table.rename(columns={"acc": "|eff. data - eff. MC|"}))
+    assert md.splitlines()[0] == "| method | seed | \\|eff. data - eff. MC\\| |"
 
 
 def test_missing_data_dir_skips_with_a_message(tmp_path, capsys):
@@ -49,9 +64,168 @@ def test_missing_data_dir_skips_with_a_message(tmp_path, capsys):
 
 def test_write_report_writes_markdown_and_json(tmp_path):
     write_report(
-        "demo", [("Numbers", "- one line")], out_dir=tmp_path, records=[{"a": 1}], meta={"k": 2}
+        "demo",
+        [("Numbers", "- one line")],
+        out_dir=tmp_path,
+        records=[{"a": 1}],
+        meta={"k": 2},
+        tuning="none",
     )
     text = (tmp_path / "demo.md").read_text()
     assert text.startswith("# Benchmark `demo`") and "## Numbers" in text and "- one line" in text
     data = json.loads((tmp_path / "demo.json").read_text())
     assert data["records"] == [{"a": 1}] and data["meta"]["k"] == 2
+
+
+def test_report_stamp_states_commit_versions_command_machine_load_and_time(tmp_path):
+    import torch
+
+    start_task("stamped", ["stamped", "--quick", "--seeds", "0"])
+    write_report(
+        "stamped",
+        [("Numbers", "x")],
+        out_dir=tmp_path,
+        records=[],
+        tuning="defaults for every method",
+        headline={"scope": "`stamped`", "text": "it works", "numbers": {"n": 1}},
+    )
+    data = json.loads((tmp_path / "stamped.json").read_text())
+    run = data["run"]
+    assert re.fullmatch(r"[0-9a-f]{40}", run["commit"])
+    assert isinstance(run["dirty"], bool)
+    assert run["command"] == "python -m benchmarks stamped --quick --seeds 0"
+    assert run["packages"]["numpy"] == np.__version__
+    assert run["packages"]["torch"] == torch.__version__
+    assert {"skhep_ml", "scikit-learn", "skorch", "xgboost", "pandas"} <= set(run["packages"])
+    assert run["machine"]["cores"] == os.cpu_count()
+    assert run["machine"]["torch threads"] == torch.get_num_threads()
+    assert len(run["load average before (1, 5, 15 min)"]) == 3
+    assert len(run["load average after (1, 5, 15 min)"]) == 3
+    assert 0 <= run["wall time [s]"] < 60
+    assert data["meta"]["tuning"] == "defaults for every method"
+    assert data["headline"]["numbers"] == {"n": 1}
+    text = (tmp_path / "stamped.md").read_text()
+    for piece in (run["commit"], "stamped --quick --seeds 0", f"numpy {np.__version__}"):
+        assert piece in text
+    assert "**tuning**: defaults for every method" in text and "it works" in text
+
+
+def test_write_report_requires_a_tuning_statement(tmp_path):
+    with pytest.raises(TypeError, match="tuning"):
+        write_report("x", [], out_dir=tmp_path, records=[])
+
+
+def _records(method_values, reference_values, method="ours", reference="base"):
+    return [{"method": method, "seed": i, "m": v} for i, v in enumerate(method_values)] + [
+        {"method": reference, "seed": i, "m": v} for i, v in enumerate(reference_values)
+    ]
+
+
+def test_paired_differences_pairs_by_seed_and_says_ahead():
+    # the methods' spreads over seeds overlap, but every seed is better by 0.010-0.012
+    records = _records([0.80, 0.91, 0.86], [0.79, 0.90, 0.848])
+    table, verdict = paired_differences(records, "m", "ours", "base")
+    assert table["seed"].tolist() == [0, 1, 2]
+    np.testing.assert_allclose(table["difference"], [0.01, 0.01, 0.012])
+    assert verdict == "ahead"
+    assert paired_differences(records, "m", "base", "ours")[1] == "behind"
+    # a loss-like metric: a smaller value is better
+    assert paired_differences(records, "m", "ours", "base", higher_is_better=False)[1] == "behind"
+
+
+def test_paired_differences_says_tie_within_two_standard_errors_or_when_the_sign_flips():
+    # differences +0.001, +0.03, +0.002: mean 0.011, se 0.0095, within 2 se, no sign flip
+    within = _records([0.801, 0.83, 0.792], [0.80, 0.80, 0.79])
+    d = paired_differences(within, "m", "ours", "base")[0]["difference"]
+    assert (d > 0).all() and d.mean() < 2 * d.std() / np.sqrt(3)
+    assert paired_differences(within, "m", "ours", "base")[1] == "tie"
+    # mean +0.0133 with 10x +0.02 and one -0.0533: the sign flips
+    flips = _records([0.82] * 10 + [0.7467], [0.80] * 11)
+    table, verdict = paired_differences(flips, "m", "ours", "base")
+    assert table["difference"].mean() > 2 * table["difference"].std() / np.sqrt(11)
+    assert verdict == "tie"
+    assert paired_differences(_records([0.9], [0.8]), "m", "ours", "base")[1].startswith(
+        "undecided"
+    )
+
+
+def test_paired_differences_refuses_what_cannot_be_paired():
+    with pytest.raises(ValueError, match="no records with method = 'other'"):
+        paired_differences(_records([1, 2], [1, 2]), "m", "other", "base")
+    twice = [*_records([1, 2], [1, 2]), {"method": "ours", "seed": 0, "m": 3}]
+    with pytest.raises(ValueError, match="several records per seed"):
+        paired_differences(twice, "m", "ours", "base")
+    with pytest.raises(ValueError, match="share no seed"):
+        paired_differences(
+            [*_records([1], []), {"method": "base", "seed": 5, "m": 1}], "m", "ours", "base"
+        )
+    with pytest.raises(ValueError, match="no 'm'"):
+        paired_differences(_records([1, float("nan")], [1, 2]), "m", "ours", "base")
+
+
+def test_paired_table_has_one_row_per_comparison():
+    records = _records([0.80, 0.91, 0.86], [0.79, 0.90, 0.848]) + [
+        {"method": "other", "seed": i, "m": v} for i, v in enumerate([0.81, 0.89, 0.86])
+    ]
+    table = paired_table(records, [("m", "ours", "base"), ("m", "ours", "other", False)])
+    assert table.columns.tolist() == [
+        "method − reference",
+        "metric",
+        "seed 0",
+        "seed 1",
+        "seed 2",
+        "mean ± std",
+        "min",
+        "max",
+        "verdict",
+    ]
+    assert table.loc[0, "seed 2"] == "+0.012" and table.loc[0, "verdict"] == "ahead"
+    assert table.loc[1, "verdict"] == "tie (lower is better)"
+
+
+def _fake_result(folder, task, scope, text):
+    head = {"scope": scope, "text": text, "numbers": {}}
+    (folder / f"{task}.json").write_text(json.dumps({"headline": head, "records": []}))
+
+
+def test_readme_table_from_results_files(tmp_path, capsys):
+    _fake_result(tmp_path, "zeta", "`zeta`", "last, alphabetically")
+    _fake_result(tmp_path, "cwola", "`cwola`", "CWoLa | pipes escaped")
+    _fake_result(tmp_path, "pid", "`pid` (tiny)", "accuracy 0.9\nacross lines")
+    lines = readme_table(tmp_path).splitlines()
+    assert lines == [
+        "| task | headline |",
+        "| --- | --- |",
+        "| `pid` (tiny) | accuracy 0.9 across lines |",
+        "| `cwola` | CWoLa \\| pipes escaped |",
+        "| `zeta` | last, alphabetically |",
+    ]
+    assert cli.main(["readme", "--out-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == lines
+
+
+def test_readme_table_recomputes_a_missing_headline_or_says_to_rerun(tmp_path):
+    records = [
+        {"method": m, "seed": s, "ROC AUC (weighted)": a, "best AMS": 3.0 + s}
+        for s in (0, 1)
+        for m, a in (("FSE + attention", 0.90 + s / 100), ("XGBoost (NaN-native)", 0.91))
+    ]
+    (tmp_path / "higgsml.json").write_text(json.dumps({"meta": {}, "records": records}))
+    row = readme_table(tmp_path).splitlines()[2]
+    assert row.startswith("| `higgsml` (ATLAS simulated events") and "**tie**" in row
+    (tmp_path / "nothing.json").write_text(json.dumps({"records": []}))
+    with pytest.raises(ValueError, match=r"nothing\.json has no headline"):
+        readme_table(tmp_path)
+    with pytest.raises(ValueError, match=r"no <task>\.json"):
+        readme_table(tmp_path / "empty")
+
+
+def test_readme_table_from_the_committed_results():
+    results = Path(cli.HERE) / "results"
+    lines = readme_table(results).splitlines()
+    assert len(lines) == 2 + len(list(results.glob("*.json")))
+    for task in ("pid", "higgsml", "domain"):
+        data = json.loads((results / f"{task}.json").read_text())
+        head = importlib.import_module(f"benchmarks.{task}").headline(data["records"], data["meta"])
+        assert re.search(r"\*\*(tie|ahead|behind)\*\*", head["text"]), task
+    assert any("ATLAS simulated events" in line for line in lines)
