@@ -15,9 +15,6 @@ The standard ALICE nσ selection, the third baseline of the PID comparison, is
 
 from __future__ import annotations
 
-import signal
-import threading
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -34,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from skhep_ml.nsigma import DEFAULT_SPECIES_SUFFIX as DEFAULT_SPECIES_SUFFIX
 from skhep_ml.nsigma import NSigmaClassifier as NSigmaClassifier
 from skhep_ml.utils import (
+    InterruptRecorder,
     check_random_state_seed,
     validate_fit_data,
     validate_predict_data,
@@ -264,43 +262,24 @@ class RandomForestBaseline(_TreeBaseline):
 # --------------------------------------------------------------------------
 
 
-@contextmanager
-def _interrupt_between_rounds():
-    """Defer Ctrl-C during an XGBoost fit to the end of the boosting round.
+def _stop_on_interrupt(recorder):
+    """XGBoost callback: end the boosting after the round in which Ctrl-C came.
 
     XGBoost builds its training matrix (``QuantileDMatrix``) through Python
     callbacks called from C++: a ``KeyboardInterrupt`` raised inside one is
     lost ("Exception ignored on calling ctypes callback function"), and the C++
-    side then fails with an ``XGBoostError`` or aborts the interpreter. Inside
-    this context (in the main thread, where Python handles SIGINT) Ctrl-C only
-    sets a flag; the yielded XGBoost callback stops the training after the
-    current round when it is set, and the context then raises
-    ``KeyboardInterrupt``.
+    side then fails with an ``XGBoostError`` or aborts the interpreter. So the
+    fit runs under ``InterruptRecorder(defer=True)``: Ctrl-C sets a flag, this
+    callback stops the training at the end of the round, and the recorder
+    raises ``KeyboardInterrupt`` after it.
     """
     import xgboost
 
     class StopOnInterrupt(xgboost.callback.TrainingCallback):
-        interrupted = False
-
         def after_iteration(self, model, epoch, evals_log):
-            return self.interrupted
+            return recorder.interrupted
 
-    stop = StopOnInterrupt()
-
-    def defer(signum, frame):
-        stop.interrupted = True
-
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGINT) if in_main_thread else None
-    if callable(previous):  # not SIG_IGN, SIG_DFL, or set outside Python
-        signal.signal(signal.SIGINT, defer)
-    try:
-        yield stop
-    finally:
-        if callable(previous):
-            signal.signal(signal.SIGINT, previous)
-    if stop.interrupted:
-        raise KeyboardInterrupt
+    return StopOnInterrupt()
 
 
 class XGBoostBaseline(_TreeBaseline):
@@ -466,8 +445,8 @@ class XGBoostBaseline(_TreeBaseline):
             y_encoded.size, self.validation_fraction, stratify=y_encoded, random_state=seed
         )
         self.early_stopping_used_ = split is not None
-        with _interrupt_between_rounds() as stop:
-            self.estimator_ = self._make_model(seed, split is not None, stop)
+        with InterruptRecorder(defer=True) as ctrl_c:
+            self.estimator_ = self._make_model(seed, split is not None, _stop_on_interrupt(ctrl_c))
             if split is None:
                 self.estimator_.fit(X, y_encoded, sample_weight=sample_weight, verbose=False)
             else:
@@ -480,6 +459,7 @@ class XGBoostBaseline(_TreeBaseline):
                     sample_weight_eval_set=[sample_weight[val]],
                     verbose=False,
                 )
+        ctrl_c.check()
         self.estimator_.callbacks = None  # for this fit only (and it does not pickle)
         self.evals_result_ = self.estimator_.evals_result() if split is not None else {}
         self.booster_ = self.estimator_.get_booster()

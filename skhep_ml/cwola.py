@@ -21,8 +21,6 @@ the window (:meth:`CWoLaClassifier.bump_hunt`, built on
 
 from __future__ import annotations
 
-import signal
-import threading
 import warnings
 from numbers import Integral, Real
 
@@ -39,7 +37,12 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from skhep_ml.bump_hunt import BumpHuntResult, bump_hunt
 from skhep_ml.stats import DijetFit, fit_dijet_background, local_significance
-from skhep_ml.utils import validate_fit_data, validate_predict_data
+from skhep_ml.utils import (
+    InterruptRecorder,
+    check_class_weight_totals,
+    validate_fit_data,
+    validate_predict_data,
+)
 
 # BumpHuntResult, DijetFit, fit_dijet_background and local_significance moved to
 # skhep_ml.bump_hunt and skhep_ml.stats; they stay importable from here as before
@@ -55,40 +58,6 @@ __all__ = [
 
 class MassCorrelationWarning(UserWarning):
     """A classifier input is strongly correlated with the mass in the sidebands."""
-
-
-class _InterruptGuard:
-    """Remember a Ctrl-C (SIGINT) during a block, even if a library swallows it.
-
-    A KeyboardInterrupt raised inside a ctypes callback is printed and dropped
-    (xgboost builds its DMatrix through such callbacks), so an inner fit can
-    return normally after Ctrl-C. In the main thread this guard chains a
-    handler onto the current Python SIGINT handler that records the signal;
-    ``check()`` raises KeyboardInterrupt when one arrived.
-    """
-
-    def __enter__(self):
-        self.interrupted = False
-        self._previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
-            if callable(previous):
-                self._previous = previous
-                signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        self.interrupted = True
-        self._previous(signum, frame)
-
-    def check(self):
-        if self.interrupted:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
 
 
 class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -320,7 +289,7 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         unfitted and is re-raised, also when an inner estimator swallows it.
         """
         try:
-            with _InterruptGuard() as guard:
+            with InterruptRecorder() as guard:
                 self._fit_mixed_samples(X, y, sample_weight, guard)
         except BaseException:
             # nothing half-built may look fitted (a failed or interrupted fit)
@@ -361,12 +330,8 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     f"mixed-sample labels in y. The type of the target is {y_type}."
                 )
             self.classes_, labels = np.unique(y, return_inverse=True)
+            check_class_weight_totals(y, sample_weight)
             weights = sample_weight.astype(np.float64)
-            for c in (0, 1):
-                if weights[labels == c].sum() <= 0:
-                    raise ValueError(
-                        f"The total sample_weight of class {self.classes_[c]!r} must be positive."
-                    )
             if self.balance:
                 weights[labels == 0] *= weights[labels == 1].sum() / weights[labels == 0].sum()
         self.mixed_labels_ = labels

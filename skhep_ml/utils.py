@@ -12,12 +12,15 @@ non-numeric column).
 from __future__ import annotations
 
 import numbers
+import signal
+import threading
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 __all__ = [
+    "InterruptRecorder",
     "check_class_weight_totals",
     "check_layer_widths",
     "check_numeric_columns",
@@ -364,3 +367,56 @@ def class_weights(class_weight, y_enc, sample_weight, classes):
     else:
         per_class = np.array([class_weight.get(c, 1.0) for c in classes], dtype=np.float64)
     return per_class[y_enc].astype(np.float32)
+
+
+class InterruptRecorder:
+    """Remember a Ctrl-C (SIGINT) during a block, even where a library drops it.
+
+    A ``KeyboardInterrupt`` raised inside a ctypes callback is printed and
+    lost (xgboost builds its training matrix through such callbacks), so a
+    fit can return normally after Ctrl-C. In the main thread the recorder
+    puts a handler in front of Python's SIGINT handler for the block:
+
+    - ``defer=False``: the interrupt is raised as usual *and* recorded, so
+      that :meth:`check` raises it again after a library swallowed it;
+    - ``defer=True``: Ctrl-C only sets ``interrupted``; the code stops at a
+      point of its choosing (e.g. after a boosting round) and :meth:`check`
+      raises ``KeyboardInterrupt`` there.
+
+    Outside the main thread (where Python never sees SIGINT) it does nothing.
+
+    Examples
+    --------
+    >>> with InterruptRecorder() as ctrl_c:
+    ...     ctrl_c.check()  # no Ctrl-C: nothing happens
+    >>> ctrl_c.interrupted
+    False
+    """
+
+    def __init__(self, *, defer=False):
+        self.defer = defer
+
+    def __enter__(self):
+        self.interrupted = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):  # not SIG_IGN, SIG_DFL, or set outside Python
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        self.interrupted = True
+        if not self.defer:
+            self._previous(signum, frame)
+
+    def check(self):
+        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed in the block."""
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
