@@ -4,13 +4,28 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
+EXTRAS ?= onnx plot dev
+
+# pyproject.toml's requirements and EXTRAS, less xgboost (installed as xgboost-cpu)
+define REQUIREMENTS
+import sys, tomllib
+p = tomllib.load(open("pyproject.toml", "rb"))["project"]
+reqs = p["dependencies"] + [r for e in sys.argv[1:] for r in p["optional-dependencies"][e]]
+print("\n".join(r for r in reqs if not r.replace("-", "_").startswith("xgboost")))
+endef
+export REQUIREMENTS
 
 $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	# CPU-only torch first, so that the package's torch requirement is already met
-	$(PY) -m pip install torch==$(TORCH_VERSION)
-	$(PY) -m pip install -e ".[onnx,plot,dev]"
+	# CPU-only builds: torch first, so that the package's torch requirement is
+	# already met; xgboost-cpu (same `xgboost` module, without the 469 MB NCCL
+	# library of the CUDA wheel), so the project goes in with --no-deps and its
+	# other requirements are read from pyproject.toml
+	$(PY) -m pip install torch==$(TORCH_VERSION) xgboost-cpu
+	$(PY) -m pip install --no-deps -e .
+	$(PY) -c "$$REQUIREMENTS" $(EXTRAS) > $(VENV)/requirements.txt
+	$(PY) -m pip install -r $(VENV)/requirements.txt
 	touch $@
 
 .PHONY: venv test test-all bench bench-full lint
