@@ -220,7 +220,7 @@ def case_1d_X(est, name):
 def case_continuous_y(est, name):
     if name in _UNSUPERVISED:
         return "good", "no y"
-    X, y = _data()
+    X, _ = _data()
     est.fit(X, X[:, 0])
     return "silent", "fit accepted a continuous target"
 
