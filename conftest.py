@@ -1,12 +1,11 @@
-import os
-
 import pytest
 import torch
 
-# With pytest-xdist each worker gets one thread: two workers on two cores,
-# each with two intra-op threads, spend their time waiting on each other.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    torch.set_num_threads(1)
+# One torch thread per test process: with pytest-xdist two workers on two
+# cores, each with two intra-op threads, spend their time waiting on each
+# other, and a lone pytest beside other jobs slows down 30-100x the same way.
+# The tests' networks are far too small to gain from a second thread.
+torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

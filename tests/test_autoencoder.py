@@ -189,3 +189,20 @@ def test_autoencoder_beats_isolation_forest_on_make_anomaly_events():
     ae = AutoencoderAnomalyDetector(random_state=0).fit(X)
     forest = IsolationForest(random_state=0).fit(X)
     assert roc_auc_score(yt, ae.anomaly_score(Xt)) >= roc_auc_score(yt, -forest.score_samples(Xt))
+
+
+def test_warm_start_continues_from_the_fitted_weights(manifold):
+    """A second fit with warm_start=True starts where the first ended: its first
+    epoch's loss is near the first fit's last, far below a fresh fit's first."""
+    kw = dict(FAST, max_epochs=10, lr_schedule=None, validation_fraction=None)
+    ad = AutoencoderAnomalyDetector(warm_start=True, **kw).fit(manifold)
+    first = ad.history_[:, "train_loss"]
+    ad.fit(manifold)
+    second = ad.history_[:, "train_loss"]
+    assert len(second) == 20
+    assert first[0] > 3 * first[-1]  # the first fit did learn
+    assert second[10] < 1.5 * first[-1]
+    assert second[10] < first[0] / 2
+    fresh = AutoencoderAnomalyDetector(warm_start=False, **kw).fit(manifold).fit(manifold)
+    assert len(fresh.history_) == 10
+    assert fresh.history_[0, "train_loss"] == pytest.approx(first[0])

@@ -11,9 +11,9 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch import NeuralNet
 
 from skhep_ml import DNNClassifier
-from skhep_ml._nets import WeightedNeuralNet
 
 FAST = dict(hidden_layers=(16,), max_epochs=15, lr=1e-2, batch_size=32, random_state=0)
 
@@ -26,31 +26,85 @@ def data():
     return X, y
 
 
-def _flat_grads(module):
-    return torch.cat([p.grad.flatten() for p in module.parameters()])
+def _one_sgd_step(X, y, w, lr=1.0):
+    """Loss at the initial weights and parameters after one plain-SGD step on one full
+    batch: ``history_`` records the batch loss before the step, and
+    ``p_after = p_init - lr * gradient``. Every call with the same X (same shapes, same
+    input scaling, same seed) starts from the same initial weights."""
+    clf = DNNClassifier(
+        hidden_layers=(8,),
+        dropout=0.0,
+        optimizer="sgd",
+        lr=lr,
+        lr_schedule=None,
+        max_epochs=1,
+        batch_size=len(y),
+        validation_fraction=None,
+        random_state=0,
+    ).fit(X, y, sample_weight=w)
+    params = torch.cat([p.detach().flatten() for p in clf.net_.module_.parameters()])
+    return clf.history_[0, "train_loss"], params.double()
 
 
-def test_weight_two_equals_duplicated_row_in_loss_and_gradient(data):
-    """The exact form of 'weight 2 is the row twice', on one full batch."""
+@pytest.fixture(scope="module")
+def padded(data):
+    """50 rows plus row 7 appended twice: the variants below only change weights."""
     X, y = data
-    X = X[:50].astype(np.float32)
-    y = y[:50]
-    clf = DNNClassifier(**FAST).fit(X, y)
-    net = clf.net_
-    w = np.ones(50, dtype=np.float32)
-    w[7] = 2.0
-    X_dup = np.vstack([X, X[7:8]])
-    y_dup = np.append(y, y[7])
-    results = []
-    for Xb, yb, wb in [(X, y, w), (X_dup, y_dup, np.ones(51, dtype=np.float32))]:
-        net.module_.eval()  # no dropout: the comparison is exact
-        net.module_.zero_grad()
-        batch = {"X": torch.as_tensor(Xb), "sample_weight": torch.as_tensor(wb)}
-        loss = net.get_loss(net.infer(batch), torch.as_tensor(yb), X=batch, training=True)
-        loss.backward()
-        results.append((loss.item(), _flat_grads(net.module_).clone()))
-    assert results[0][0] == pytest.approx(results[1][0], rel=1e-6)
-    torch.testing.assert_close(results[0][1], results[1][1], rtol=1e-5, atol=1e-7)
+    X = np.vstack([X[:50], X[7:8], X[7:8]]).astype(np.float32)
+    y = np.append(y[:50], [y[7], y[7]])
+    p_init = _one_sgd_step(X, y, np.ones(52), lr=1e-30)[1]  # a step too small to move
+    return X, y, p_init
+
+
+def _weights(extra):
+    return np.r_[np.ones(50), extra]
+
+
+def test_weight_two_equals_duplicated_row_in_loss_and_gradient(padded):
+    """The exact form of 'weight 2 is the row twice', on one full batch."""
+    X, y, p_init = padded
+    loss_dup, p_dup = _one_sgd_step(X, y, _weights([1.0, 1.0]))
+    loss_two, p_two = _one_sgd_step(X, y, _weights([2.0, 0.0]))
+    assert loss_two == pytest.approx(loss_dup, rel=1e-6)
+    torch.testing.assert_close(p_init - p_two, p_init - p_dup, rtol=1e-4, atol=1e-7)
+    assert not torch.allclose(p_dup, p_init)  # the step did move the weights
+
+
+def test_negative_weight_subtracts_its_row(padded):
+    """The loss is sum(w l) / sum(|w|): a row of weight -1 removes exactly what the same
+    row of weight +1 adds, in the loss and in the gradient."""
+    X, y, p_init = padded
+    loss_0, p_0 = _one_sgd_step(X, y, _weights([0.0, 0.0]))  # the 50 rows alone
+    loss_pos, p_pos = _one_sgd_step(X, y, _weights([1.0, 0.0]))
+    loss_neg, p_neg = _one_sgd_step(X, y, _weights([-1.0, 0.0]))
+    loss_both, p_both = _one_sgd_step(X, y, _weights([1.0, -1.0]))
+    # un-normalised sums: S * loss with S = sum(|w|)
+    row = 51 * loss_pos - 50 * loss_0  # the row's own loss
+    assert row > 0.01
+    assert 51 * loss_neg == pytest.approx(50 * loss_0 - row, rel=1e-5)
+    assert 52 * loss_both == pytest.approx(50 * loss_0, rel=1e-5)  # +1 and -1 cancel
+    g0, g_pos, g_neg, g_both = (p_init - p for p in (p_0, p_pos, p_neg, p_both))
+    g_row = 51 * g_pos - 50 * g0
+    assert g_row.abs().max() > 1e-3
+    torch.testing.assert_close(51 * g_neg, 50 * g0 - g_row, rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(52 * g_both, 50 * g0, rtol=1e-3, atol=1e-5)
+
+
+def test_negative_weights_shift_the_fitted_probability(data):
+    """The minimiser of the weighted cross-entropy is the weighted class fraction:
+    negative-weight background rows raise the fitted signal probability (taken as
+    |w| they would lower it, ignored they would leave it)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1200, 2))  # uninformative: the net learns the class fraction
+    y = np.r_[np.ones(300), np.zeros(900)].astype(int)
+    w = np.r_[np.ones(900), -np.ones(300)]  # 600 - 300 = 300 background, net
+    kw = dict(hidden_layers=(4,), lr=1e-2, max_epochs=20, validation_fraction=None)
+    plain = DNNClassifier(**kw, random_state=0).fit(X[:900], y[:900])
+    neg = DNNClassifier(**kw, random_state=0).fit(X, y, sample_weight=w)
+    assert plain.predict_proba(X)[:, 1].mean() == pytest.approx(1 / 3, abs=0.05)
+    assert neg.predict_proba(X)[:, 1].mean() == pytest.approx(1 / 2, abs=0.05)
+    with pytest.raises(ValueError, match="sum of sample_weight must be positive"):
+        DNNClassifier(**FAST).fit(X, y, sample_weight=-np.ones(len(y)))
 
 
 def test_sample_weight_changes_the_fit(data):
@@ -67,16 +121,6 @@ def test_unit_weights_equal_no_weights(data):
     a = DNNClassifier(**FAST).fit(X, y).predict_proba(X)
     b = DNNClassifier(**FAST).fit(X, y, sample_weight=np.ones(len(y))).predict_proba(X)
     np.testing.assert_array_equal(a, b)
-
-
-def test_negative_weights_are_accepted_and_subtract(data):
-    X, y = data
-    w = np.ones(len(y))
-    w[::10] = -0.5  # NLO-like: a few negative weights, positive total
-    clf = DNNClassifier(**FAST).fit(X, y, sample_weight=w)
-    assert np.isfinite(clf.history_[-1, "train_loss"])
-    with pytest.raises(ValueError, match="sum of sample_weight must be positive"):
-        DNNClassifier(**FAST).fit(X, y, sample_weight=-np.ones(len(y)))
 
 
 def test_class_weight_balanced_favours_the_rare_class(data):
@@ -107,35 +151,71 @@ def test_fit_leaves_global_torch_rng_alone(data):
 
 
 def test_early_stopping_restores_best_epoch(data):
+    """The model held is the one of the best epoch, not of the last: training is
+    deterministic, so a run stopped by hand at ``best_epoch_`` predicts identically."""
     X, y = data
     # a large network with a large learning rate overfits 200 rows quickly
-    clf = DNNClassifier(
-        hidden_layers=(256, 256),
+    kw = dict(
+        hidden_layers=(64, 64),
         dropout=0.0,
         lr=1e-2,
-        max_epochs=60,
-        n_iter_no_change=5,
         validation_fraction=0.3,
         lr_schedule=None,
         random_state=0,
-    ).fit(X[:200], y[:200])
-    history = clf.history_
-    valid = np.array(history[:, "valid_loss"])
+    )
+    clf = DNNClassifier(max_epochs=60, n_iter_no_change=5, **kw).fit(X[:200], y[:200])
+    valid = np.array(clf.history_[:, "valid_loss"])
     best = int(np.argmin(valid)) + 1
     assert clf.best_epoch_ == best
-    assert clf.n_epochs_ < 60  # it stopped early
-    assert clf.n_epochs_ == best + 5
-    # the weights held are those of the best epoch: recompute its validation loss
-    net = clf.net_
-    ds = net.train_split.keywords["valid_ds"] if hasattr(net.train_split, "keywords") else None
-    if ds is None:  # predefined_split stores the dataset in a closure
-        ds = net.train_split.__closure__[0].cell_contents
-    net.module_.eval()
-    with torch.no_grad():
-        batch = {k: torch.as_tensor(v) for k, v in ds.X.items()}
-        loss = net.get_loss(net.infer(batch), torch.as_tensor(ds.y), X=batch).item()
-    assert loss == pytest.approx(valid[best - 1], rel=1e-4)
-    assert loss < valid[-1]
+    assert clf.n_epochs_ == best + 5 < 60  # it stopped early, after the patience
+    assert valid[-1] > valid[best - 1]  # it overfits: the last epoch is worse
+    at_best = DNNClassifier(max_epochs=best, early_stopping=False, **kw).fit(X[:200], y[:200])
+    at_last = DNNClassifier(max_epochs=clf.n_epochs_, early_stopping=False, **kw)
+    at_last.fit(X[:200], y[:200])
+    np.testing.assert_allclose(clf.predict_proba(X), at_best.predict_proba(X), atol=1e-6)
+    assert not np.allclose(clf.predict_proba(X), at_last.predict_proba(X), atol=1e-3)
+
+
+def test_lr_schedules_follow_their_formula(data):
+    X, y = data
+    kw = dict(hidden_layers=(8,), max_epochs=5, lr=0.1, validation_fraction=None, random_state=0)
+    epochs = np.arange(5)
+    expo = DNNClassifier(lr_schedule="exponential", lr_decay=0.5, **kw).fit(X, y)
+    np.testing.assert_allclose(expo.history_[:, "event_lr"], 0.1 * 0.5**epochs)
+    assert expo.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**5)
+    cos = DNNClassifier(lr_schedule="cosine", **kw).fit(X, y)
+    np.testing.assert_allclose(
+        cos.history_[:, "event_lr"], 0.05 * (1 + np.cos(np.pi * epochs / 5)), rtol=1e-9
+    )
+    assert cos.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    const = DNNClassifier(lr_schedule=None, **kw).fit(X, y)
+    assert const.net_.optimizer_.param_groups[0]["lr"] == 0.1
+
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD)],
+)
+def test_optimizers_are_the_ones_asked_and_train(data, name, cls):
+    X, y = data
+    lr = 0.1 if name == "sgd" else 1e-2
+    clf = DNNClassifier(**{**FAST, "lr": lr, "optimizer": name, "weight_decay": 1e-4})
+    clf.fit(X, y)
+    assert type(clf.net_.optimizer_) is cls
+    assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+    losses = clf.history_[:, "train_loss"]
+    assert losses[-1] < 0.8 * losses[0]
+    assert clf.score(X, y) > 0.7
+
+
+def test_device_auto_resolves_and_predicts(data):
+    X, y = data
+    clf = DNNClassifier(**{**FAST, "device": "auto"}).fit(X, y)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert clf.net_.device == expected
+    assert next(clf.net_.module_.parameters()).device.type == expected
+    assert clf.get_params()["device"] == "auto"  # the parameter is not rewritten
+    assert clf.score(X, y) > 0.7
 
 
 def test_no_validation_trains_all_epochs(data):
@@ -261,8 +341,8 @@ def test_pipeline_cross_val_and_grid_search(data):
 def test_net_is_a_skorch_net_held_by_composition(data):
     X, y = data
     clf = DNNClassifier(**FAST).fit(X, y)
-    assert isinstance(clf.net_, WeightedNeuralNet)
-    assert not isinstance(clf, WeightedNeuralNet)
+    assert isinstance(clf.net_, NeuralNet)
+    assert not isinstance(clf, NeuralNet)
 
 
 def test_imbalanced_learn_pipeline(data):

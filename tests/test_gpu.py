@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.base import OutlierMixin
+from sklearn.base import OutlierMixin, clone
 from sklearn.datasets import make_classification
 
 from skhep_ml._base import BaseNeuralEstimator
@@ -33,7 +33,8 @@ def test_cuda_fit_and_cpu_reload(estimator, tmp_path):
     import torch
 
     X, y = make_classification(n_samples=300, n_features=6, random_state=0)
-    est = estimator.set_params(device="cuda", random_state=0)
+    # a clone: ESTIMATORS is shared with test_common.py, and fit sets state on it
+    est = clone(estimator).set_params(device="cuda", random_state=0)
     if isinstance(est, OutlierMixin):
         est.fit(X)
         out = est.score_samples(X)

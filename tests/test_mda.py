@@ -338,3 +338,25 @@ def test_domain_head_makes_features_invariant_and_helps_on_data():
     # (the benchmark's absolute level, < 0.6 for each of three seeds, is its own claim)
     assert on["linear"] < off["linear"] - 0.08
     assert on["GBDT"] < off["GBDT"] - 0.1
+
+
+def test_warm_start_continues_from_the_fitted_weights(nuclei):
+    """A second fit with warm_start=True starts where the first ended: its first
+    epoch's loss is near the first fit's last, far below a fresh fit's first."""
+    X, y = _stacked(nuclei)
+    kw = dict(
+        modalities=nuclei.modalities,
+        **{**TINY, "max_epochs": 8, "lr": 1e-2},
+        lr_schedule=None,
+        validation_fraction=None,
+    )
+    clf = MDAClassifier(warm_start=True, **kw).fit(X, y)
+    first = clf.history_[:, "label_loss"]
+    clf.fit(X, y)
+    second = clf.history_[:, "label_loss"]
+    assert len(second) == 16  # the history continues
+    assert first[0] - first[-1] > 0.1  # the first fit did learn
+    assert abs(second[8] - first[-1]) < 0.3 * (first[0] - first[-1])
+    fresh = MDAClassifier(warm_start=False, **kw).fit(X, y).fit(X, y)
+    assert len(fresh.history_) == 8
+    assert fresh.history_[0, "label_loss"] == pytest.approx(first[0])

@@ -130,15 +130,20 @@ def test_warm_start_continues_without_pretraining(toy):
 
 
 def test_early_stopping_restores_best_weights(toy):
+    """The model held is the one of the best epoch: training is deterministic, so a run
+    stopped by hand at ``best_epoch_`` predicts identically, and the last epoch's
+    model predicts differently."""
     X, y = toy
-    clf = PivotClassifier(
-        protected="z",
-        method="disco",
-        early_stopping=True,
-        n_iter_no_change=2,
-        **{**FAST, "max_epochs": 30, "lr": 0.1},
-    ).fit(X, y)
-    assert 1 <= clf.best_epoch_ <= clf.n_epochs_
+    kw = dict(protected="z", method="disco", **{**FAST, "lr": 0.1})
+    clf = PivotClassifier(early_stopping=True, n_iter_no_change=2, **{**kw, "max_epochs": 30})
+    clf.fit(X, y)
+    valid = np.array(clf.history_[:, "valid_loss"])
+    assert clf.best_epoch_ == int(np.argmin(valid)) + 1
+    assert clf.best_epoch_ < clf.n_epochs_ < 30  # it stopped, after a worse epoch
+    at_best = PivotClassifier(**{**kw, "max_epochs": clf.best_epoch_}).fit(X, y)
+    at_last = PivotClassifier(**{**kw, "max_epochs": clf.n_epochs_}).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), at_best.predict_proba(X), atol=1e-6)
+    assert not np.allclose(clf.predict_proba(X), at_last.predict_proba(X), atol=1e-4)
 
 
 def test_distance_correlation_weights_equal_duplicated_rows():
