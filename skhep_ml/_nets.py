@@ -463,7 +463,7 @@ class VAENet(WeightedNeuralNet):
 # -- callbacks ----------------------------------------------------------------
 
 #: History keys the epoch line leaves out (bookkeeping, not measurements).
-_NOT_SHOWN = {"epoch", "dur", "batches", "event_lr"}
+_NOT_SHOWN = {"epoch", "dur", "batches", "event_lr", "train_batch_count", "valid_batch_count"}
 
 
 class EpochLog(Callback):
