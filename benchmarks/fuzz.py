@@ -416,7 +416,10 @@ def _loader_case(load, make_file):
             return ("good", "refused") if str(path.name) in str(e) else ("cryptic", str(e))
         except Exception as e:
             return "cryptic", f"{type(e).__name__}: {e}"
-    n = len(out["data"]) if "data" in out else -1
+    try:
+        n = len(out["data"])
+    except Exception:
+        n = "some"
     return "silent", f"loaded {n} rows"
 
 

@@ -12,8 +12,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skhep_ml import _nets
 from skhep_ml._base import BaseNeuralEstimator, fill_training_doc, store_params
+from skhep_ml._nets import VAENet, WeightedNeuralNet
 from skhep_ml.nn import Autoencoder, VariationalAutoencoder
 from skhep_ml.utils import (
     check_layer_widths,
@@ -168,7 +168,7 @@ class AutoencoderAnomalyDetector(OutlierMixin, BaseNeuralEstimator):
     # -- base hooks ------------------------------------------------------------
     @property
     def _net_class(self):
-        return _nets.VAENet if self.variational else _nets.WeightedNeuralNet
+        return VAENet if self.variational else WeightedNeuralNet
 
     def _net_kwargs(self):
         return {"beta": float(self.beta)} if self.variational else {}

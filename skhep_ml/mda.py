@@ -16,8 +16,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skhep_ml import _nets
 from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
+from skhep_ml._nets import DomainAdversarialNet, GRLSchedule
 from skhep_ml.nn import MLP, ClusterCNN, HitGraphNet, MDANet, feature_scaling
 from skhep_ml.nn import activation as make_activation
 from skhep_ml.utils import (
@@ -203,7 +203,7 @@ class MDAClassifier(BaseNeuralClassifier):
     ['domain_acc', 'domain_loss']
     """
 
-    _net_class = _nets.DomainAdversarialNet
+    _net_class = DomainAdversarialNet
 
     _parameter_constraints: dict = {
         **BaseNeuralClassifier._parameter_constraints,
@@ -468,7 +468,7 @@ class MDAClassifier(BaseNeuralClassifier):
     def _extra_callbacks(self):
         if not self.domain_adapted_:
             return []
-        return [("grl", _nets.GRLSchedule(self.grl_schedule, self.grl_lambda, self.batch_size))]
+        return [("grl", GRLSchedule(self.grl_schedule, self.grl_lambda, self.batch_size))]
 
     # -- outputs ---------------------------------------------------------------
     def _outputs(self, X):

@@ -27,8 +27,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from skhep_ml import _nets
 from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
+from skhep_ml._nets import PivotNet
 from skhep_ml.nn import (
     MLP,
     CategoricalAdversary,
@@ -193,7 +193,7 @@ class PivotClassifier(BaseNeuralClassifier):
         "adversary_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
-    _net_class = _nets.PivotNet
+    _net_class = PivotNet
 
     def __init__(
         self,
