@@ -503,6 +503,11 @@ def _run_case(fn, *args):
 
 def fuzz():
     """Run every case; list of ``{"target", "case", "outcome", "detail"}``."""
+    import signal
+
+    # Ctrl-C is pressed with _thread.interrupt_main(): it needs Python's SIGINT
+    # handler, which a shell's background job does not get
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     records = []
     cases = [(k, v) for k, v in globals().items() if k.startswith("case_")]
     for name, make in _targets().items():
