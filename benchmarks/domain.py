@@ -56,8 +56,9 @@ PAIRED = [
 TUNING = (
     "hand-set, no automated search. The domain head's settings (cosine-annealed lr, 60 epochs, "
     "grl_lambda 10, domain_lr_factor 10) and the narrow ARCH were chosen by comparing the GBDT "
-    "probe's domain AUC over seeds 0-2, i.e. on this task's own test samples (see the comment "
-    "on DANN in benchmarks/domain.py); the MDAClassifier without head shares them. The "
+    "probe's domain AUC over seeds 0-2, i.e. on this task's test samples of those seeds (see "
+    "the comment on DANN in benchmarks/domain.py; a run with --seeds 3 4 5 reports samples "
+    "not used for that choice); the MDAClassifier without head shares them. The "
     "baselines got no such search: XGBoost 300 trees, depth 5, lr 0.1; DNN (128, 64, 32), "
     "20 epochs, fixed by hand. The budgets are therefore not equal: the DANN rows were "
     "iterated on, the MC-only baselines were not."
