@@ -27,32 +27,14 @@ from skhep_ml import (
     XGBoostBaseline,
 )
 from skhep_ml.datasets import make_multimodal_nuclei
-from skhep_ml.estimator_checks import check_instances
+from skhep_ml.estimator_checks import FAST_PARAMS, check_instances
 from skhep_ml.nn import feature_scaling
 
 FAST_DNN = dict(hidden_layers=(16,), max_epochs=15, lr=1e-2, batch_size=32, random_state=0)
-FAST_FSE = dict(
-    d_model=8,
-    embed_hidden=16,
-    dim_feedforward=16,
-    pool_hidden=8,
-    head_hidden=8,
-    n_layers=1,
-    max_epochs=5,
-    lr=1e-2,
-    batch_size=32,
-    random_state=0,
-)
-FAST_MDA = dict(embed_dim=8, n_heads=2, hidden_layers=(16,), max_epochs=3, random_state=0)
-FAST_PIVOT = dict(
-    protected=-1,
-    hidden_layers=(8,),
-    adversary_hidden_layers=(8,),
-    max_epochs=2,
-    pretrain_epochs=1,
-    adversary_pretrain_epochs=1,
-    random_state=0,
-)
+# the estimator checks' fast settings, shortened further
+FAST_FSE = {**FAST_PARAMS["FSEAttentionClassifier"], "max_epochs": 5, "random_state": 0}
+FAST_MDA = {**FAST_PARAMS["MDAClassifier"], "max_epochs": 3, "random_state": 0}
+FAST_PIVOT = {**FAST_PARAMS["PivotClassifier"], "max_epochs": 2, "random_state": 0}
 
 
 def _binary(n=300, seed=0):
