@@ -311,10 +311,13 @@ def _commit():
 
 
 def _version(dist):
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    # xgboost may come as its CPU build, the distribution xgboost-cpu (see Makefile)
+    for name in (dist, f"{dist}-cpu"):
+        try:
+            return metadata.version(name) + ("" if name == dist else " (cpu build)")
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def _packages():
