@@ -438,9 +438,8 @@ def _lhco_file(label):
 def special_loaders():
     from skhep_ml.datasets import load_higgsml, load_lhco_rnd, load_magic
 
-    real = Path(
-        os.environ.get("SKHEP_ML_DATA", Path(__file__).resolve().parents[2] / "shared/data")
-    )
+    data = os.environ.get("SKHEP_ML_DATA")
+    real = Path(data) if data else Path(__file__).resolve().parents[2] / "shared" / "data"
     higgs = real / "higgsml_atlas_2014_subset" / "atlas-higgs-challenge-2014-v2_first22889.csv.gz"
     results = {}
     for label in (2.0, 0.5, np.nan):
