@@ -296,7 +296,7 @@ def case_ctrl_c_during_fit(est, name):
         est.set_params(
             estimator=HistGradientBoostingClassifier(max_iter=5000, early_stopping=False)
         )
-    timer = threading.Timer(1.5, _thread.interrupt_main)
+    timer = threading.Timer(3.0, _thread.interrupt_main)
     timer.start()
     try:
         _fit(est, name, X, y)
@@ -509,8 +509,11 @@ def fuzz():
     signal.signal(signal.SIGINT, signal.default_int_handler)
     records = []
     cases = [(k, v) for k, v in globals().items() if k.startswith("case_")]
-    for name, make in _targets().items():
-        for case, fn in cases:
+    # Ctrl-C last: an interrupt that lands in a lazy import (torch imports sympy on
+    # first use) leaves that module half-initialised for the rest of the process
+    cases.sort(key=lambda item: item[0] == "case_ctrl_c_during_fit")
+    for case, fn in cases:
+        for name, make in _targets().items():
             outcome, detail = _run_case(fn, make(), name)
             records.append(dict(target=name, case=case[5:], outcome=outcome, detail=detail))
     for case, fn in [(k, v) for k, v in globals().items() if k.startswith("special_")]:

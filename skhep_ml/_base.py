@@ -312,7 +312,8 @@ class BaseNeuralEstimator(BaseEstimator):
         train_split = _nets.validation_data(*subset(valid_idx)) if has_valid else None
 
         warm = self.warm_start and hasattr(self, "net_")
-        with _seeded(seed, device):
+        # grad on even inside a caller's torch.no_grad() (restored afterwards)
+        with _seeded(seed, device), torch.enable_grad():
             if warm:
                 self.net_.set_params(train_split=train_split, max_epochs=self.max_epochs)
                 self.net_.partial_fit(X_train, y_train)

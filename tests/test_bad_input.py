@@ -12,6 +12,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
@@ -280,3 +281,15 @@ def test_pivot_z_is_routed_not_stored():
     assert not [k for k in vars(est) if "z_fit" in k]
     with pytest.raises(ValueError, match="needs the protected variable"):
         clone(est).fit(X[:, :2], y)  # no z left over from the previous fit
+
+
+def test_fit_trains_inside_a_callers_no_grad():
+    # a notebook cell under torch.no_grad() (or grad mode left off) must not
+    # silently stop training, nor break the custom training loops
+    X, y = _binary()
+    with torch.no_grad():
+        pivot = PivotClassifier(**FAST_PIVOT).fit(X, y)
+        dnn = DNNClassifier(**FAST_DNN).fit(X, y)
+        assert not torch.is_grad_enabled()  # the caller's mode is restored
+    for est in (pivot, dnn):
+        assert roc_auc_score(y, est.predict_proba(X)[:, 1]) > 0.85
