@@ -24,6 +24,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from skhep_ml.utils import feature_names
+
 __all__ = ["to_onnx"]
 
 INPUT_NAME = "features"
@@ -60,13 +62,6 @@ class _Certainty(nn.Module):
 
     def forward(self, x):
         return torch.sigmoid(self.net(x)[:, self.column : self.column + 1])
-
-
-def _feature_names(estimator):
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is None:
-        return [f"x{i}" for i in range(estimator.n_features_in_)]
-    return [str(n) for n in names]
 
 
 def _json_value(v):
@@ -158,7 +153,7 @@ def to_onnx(estimator, path, *, layout="single", opset=17):
     if layout not in ("single", "o2physics"):
         raise ValueError(f"layout must be 'single' or 'o2physics'; got {layout!r}.")
     net = copy.deepcopy(estimator.net_.module_).cpu().eval()
-    names = _feature_names(estimator)
+    names = feature_names(estimator)
     n_features = estimator.n_features_in_
     classes = [_json_value(c) for c in estimator.classes_]
     path = Path(path)
