@@ -40,6 +40,7 @@ from skhep_ml.stats import DijetFit, fit_dijet_background, local_significance
 from skhep_ml.utils import (
     InterruptRecorder,
     check_class_weight_totals,
+    column_index,
     validate_fit_data,
     validate_predict_data,
 )
@@ -216,23 +217,7 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if self.mass is None:
             return None
         names = getattr(self, "feature_names_in_", None)
-        if isinstance(self.mass, str):
-            if names is None:
-                raise ValueError(
-                    f"mass={self.mass!r} names a column, but X has no column names: pass a "
-                    "DataFrame, give mass as a column index, or set mass=None and call fit(X, y)."
-                )
-            hits = np.flatnonzero(names == self.mass)
-            if hits.size == 0:
-                raise ValueError(
-                    f"mass={self.mass!r} is not a column of X; columns: {list(names)}."
-                )
-            return int(hits[0])
-        if self.mass >= self.n_features_in_:
-            raise ValueError(
-                f"mass={self.mass} is not a column index of X ({self.n_features_in_} columns)."
-            )
-        return int(self.mass)
+        return column_index(self.mass, self.n_features_in_, names, param="mass")
 
     def _window(self):
         sr = self.signal_region
