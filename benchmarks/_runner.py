@@ -50,7 +50,16 @@ OPTIONAL_PACKAGES = {  # distribution name -> module name
     "mplhep": "mplhep",
 }
 #: Row order of the README's "Benchmark results" table; other tasks follow alphabetically.
-README_ORDER = ("pid", "fse_speed", "higgsml", "anomaly", "decorrelation", "cwola", "domain")
+README_ORDER = (
+    "pid",
+    "fse_speed",
+    "higgsml",
+    "anomaly",
+    "decorrelation",
+    "cwola",
+    "domain",
+    "fuzz",
+)
 
 
 def fit_timed(estimator, X, y=None, **fit_params):

@@ -14,7 +14,7 @@ outcome:
 ``python benchmarks/fuzz.py out.json`` runs the cases against whatever
 skhep_ml is importable (e.g. an older commit) using the public API only;
 ``python -m benchmarks fuzz`` runs them on this tree and writes the report,
-with the before/after table when ``results/fuzz_before.json`` exists.
+with the before/after table when ``results/fuzz_before/fuzz.json`` exists.
 """
 
 from __future__ import annotations
@@ -539,7 +539,7 @@ def run(args):
     records = fuzz()
     after = _counts(records)
     sections = []
-    before_file = Path(args.out_dir) / "fuzz_before.json"
+    before_file = Path(args.out_dir) / "fuzz_before" / "fuzz.json"
     summary = pd.DataFrame({"after (this tree)": after})
     if before_file.exists():
         before = json.loads(before_file.read_text())
