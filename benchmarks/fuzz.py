@@ -569,7 +569,7 @@ def run(args):
 def headline(records, meta):
     c = _counts(records)
     return {
-        "scope": f"{len(records)} bad inputs",
+        "scope": f"`fuzz` ({len(records)} bad inputs: every estimator, loader, `to_onnx`)",
         "text": f"{c['good']} handled well, {c['cryptic']} cryptic errors, {c['silent']} silent",
         "numbers": {k: int(v) for k, v in c.items()},
     }
