@@ -229,3 +229,11 @@ def test_readme_table_from_the_committed_results():
         head = importlib.import_module(f"benchmarks.{task}").headline(data["records"], data["meta"])
         assert re.search(r"\*\*(tie|ahead|behind)\*\*", head["text"]), task
     assert any("ATLAS simulated events" in line for line in lines)
+
+
+def test_readme_results_table_is_the_generated_one():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- results table: python -m benchmarks readme -->\n")
+    end = readme.index("<!-- end of results table -->")
+    written = readme[start:end].split("\n", 1)[1].strip()
+    assert written == readme_table(Path(__file__).resolve().parents[1] / "benchmarks/results")
