@@ -128,6 +128,7 @@ class WeightedNeuralNet(NeuralNet):
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         self.interrupted_ = False
         try:
+            self.before_epochs(X, y)
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except StopTraining:
             raise
@@ -135,6 +136,9 @@ class WeightedNeuralNet(NeuralNet):
             # skorch swallows it; the estimator re-raises it after on_train_end
             self.interrupted_ = True
             raise
+
+    def before_epochs(self, X, y):
+        """Work before the first epoch, inside the interrupt handling (pretraining)."""
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         losses = self.history[-1, "batches", :, "train_loss"]
@@ -380,16 +384,10 @@ class PivotNet(WeightedNeuralNet):
         return {"loss": loss, "y_pred": logits}
 
     # -- pretraining -------------------------------------------------------
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """Pretrain ``f`` then ``r`` (adversary method, fresh fit), then the game."""
+    def before_epochs(self, X, y):
+        """Pretrain ``f`` then ``r`` (adversary method, fresh fit) before the game."""
         if self.method == "adversary" and len(self.history) == 0:
-            self.interrupted_ = False
-            try:
-                self._pretrain(X, y)
-            except KeyboardInterrupt:
-                self.interrupted_ = True
-                raise
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            self._pretrain(X, y)
 
     def _pretrain_epoch(self, dataset, phase):
         """One pretraining epoch of ``phase``; the mean ``(L_f, L_r)`` over rows."""

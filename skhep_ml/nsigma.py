@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from skhep_ml.datasets import pdg_charge
-from skhep_ml.utils import validate_fit_data, validate_predict_data
+from skhep_ml.utils import column_index, validate_fit_data, validate_predict_data
 
 __all__ = ["DEFAULT_SPECIES_SUFFIX", "NSigmaClassifier"]
 
@@ -131,15 +131,8 @@ class _ColumnFinder:
         """Position of ``column`` (-1 for None or a name not found)."""
         if column is None:
             return -1
-        if _is_position(column):
-            if not 0 <= column < self.n_features:
-                raise ValueError(
-                    f"{what} column position {column} is out of range for X with "
-                    f"{self.n_features} columns."
-                )
-            return int(column)
-        if self.names is not None and column in self.names:
-            return int(np.flatnonzero(self.names == column)[0])
+        if _is_position(column) or (self.names is not None and column in self.names):
+            return column_index(column, self.n_features, self.names, param=f"{what} column")
         if column not in self.missing:  # ±pdg share their columns
             self.missing.append(column)
         return -1
