@@ -49,8 +49,15 @@ def main(argv=None):
         default=default_data_dir(),
         help="folder of the public datasets (default: ../shared/data when it exists)",
     )
-    parser.add_argument("--out-dir", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="where reports go (default: benchmarks/results, benchmarks/results/quick with --quick)",
+    )
     args = parser.parse_args(argv)
+    if args.out_dir is None:  # quick runs never overwrite the full-size results
+        args.out_dir = HERE / "results" / "quick" if args.quick else HERE / "results"
     argv = sys.argv[1:] if argv is None else list(argv)
     if args.task == "list":
         print("\n".join(tasks()))
