@@ -305,7 +305,7 @@ def _git(*args):
     out = subprocess.run(
         ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30, check=True
     )
-    return out.stdout.strip()
+    return out.stdout.rstrip()  # not strip(): porcelain lines start with a status column
 
 
 def _commit():
