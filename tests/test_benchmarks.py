@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmarks import __main__ as cli
@@ -237,3 +238,54 @@ def test_readme_results_table_is_the_generated_one():
     end = readme.index("<!-- end of results table -->")
     written = readme[start:end].split("\n", 1)[1].strip()
     assert written == readme_table(Path(__file__).resolve().parents[1] / "benchmarks/results")
+
+
+def test_anomaly_contaminated_split_is_disjoint_with_the_stated_fractions():
+    from benchmarks.anomaly import contaminated_split
+
+    X = pd.DataFrame({"event": np.arange(3000)})
+    anomaly = np.arange(3000) % 3 == 0  # 1000 anomalies, 2000 normal events
+    case = contaminated_split(X, anomaly, seed=0)
+    ids = [set(part["event"]) for part in (case.X, case.X_test, case.X_sup)]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert len(case.X_test) == len(case.X_sup) == 2 * 400 and case.y_test.mean() == 0.5
+    np.testing.assert_array_equal(case.y_test, anomaly[case.X_test["event"]])
+    np.testing.assert_array_equal(case.y_sup, anomaly[case.X_sup["event"]])
+    assert case.n_train_anomalies == anomaly[case.X["event"]].sum() == 12  # 1 % of 1212
+    other = contaminated_split(X, anomaly, seed=1)
+    assert set(other.X_test["event"]) != ids[1]  # a new split per seed
+    with pytest.raises(ValueError, match="too few"):
+        contaminated_split(X, np.arange(3000) < 500, seed=0)
+
+
+def _anomaly_records(with_flow):
+    from benchmarks import anomaly
+
+    auc = {anomaly.AE: 0.80, anomaly.IFOREST: 0.75, anomaly.LOF: 0.70, anomaly.SUPERVISED: 0.97}
+    if with_flow:
+        auc[anomaly.FLOW] = 0.85
+    return [
+        {
+            "dataset": d,
+            "method": m,
+            "seed": s,
+            "ROC AUC": a + s / 1000 - (m == anomaly.AE) * k,
+            "max SIC": 2.5 + s / 10,
+        }
+        for d, k in ((anomaly.LHCO, 0.0), (anomaly.MAGIC, 0.1))
+        for m, a in auc.items()
+        for s in (0, 1, 2)
+    ]
+
+
+def test_anomaly_headline_states_best_row_paired_verdicts_and_the_flow_sic():
+    from benchmarks.anomaly import headline
+
+    head = headline(_anomaly_records(with_flow=True), {"seeds": [0, 1, 2]})
+    lhco, magic = head["text"].split("; MAGIC: ")
+    assert lhco.startswith("LHCO: best unsupervised Flow, AUC 0.851")
+    assert "AE +0.05 ± 0 **ahead**, Flow +0.1 ± 0 **ahead**; Flow max SIC 2.60" in lhco
+    assert "AE -0.05 ± 0 **behind**" in magic and "max SIC" not in magic
+    assert "\n" not in head["text"] and len(head["text"]) < 400
+    head = headline(_anomaly_records(with_flow=False), {"seeds": [0, 1, 2]})
+    assert head["text"].count("Flow not run") == 2 and "best unsupervised AE" in head["text"]
