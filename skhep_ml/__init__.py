@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _ESTIMATORS = {
+    "AnomalyScoreEnsemble": "skhep_ml.ensemble",
     "AutoencoderAnomalyDetector": "skhep_ml.autoencoder",
     "CWoLaClassifier": "skhep_ml.cwola",
     "DNNClassifier": "skhep_ml.dnn",

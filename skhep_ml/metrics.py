@@ -15,6 +15,12 @@ Sample weights reach them through scikit-learn metadata routing: use a copy obta
 from :func:`get_scorer` (the module-level objects are shared) and call
 ``scorer.set_score_request(sample_weight=True)`` inside
 ``sklearn.config_context(enable_metadata_routing=True)``.
+
+Outlier detectors follow the opposite convention (scikit-learn's ``score_samples``
+and ``decision_function`` are *lower* for more abnormal rows): :func:`anomaly_score`
+turns them into a score that grows with the anomaly, and :func:`anomaly_scorer`
+(``get_scorer("anomaly_roc_auc")`` and friends) scores a detector on a small
+labelled set (``y = 1`` anomaly or signal, ``0`` background) with that sign.
 """
 
 from __future__ import annotations
@@ -25,11 +31,20 @@ import numbers
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
+from sklearn.base import is_classifier, is_regressor
 from sklearn.metrics import get_scorer as _sk_get_scorer
-from sklearn.metrics import make_scorer, roc_curve
+from sklearn.metrics import make_scorer, roc_auc_score, roc_curve
+
+# the scorer class behind make_scorer: subclassed so that the anomaly scorers share
+# its metadata routing (set_score_request) and the response cache of multi-metric
+# scoring; see _AnomalyScorer
+from sklearn.metrics._scorer import _Scorer
 
 __all__ = [
     "ams",
+    "anomaly_response_method",
+    "anomaly_score",
+    "anomaly_scorer",
     "background_rejection",
     "background_rejection_scorer",
     "best_ams",
@@ -971,12 +986,296 @@ def efficiency_scorer(pos_label=1):
     return make_scorer(efficiency_score, response_method="predict", pos_label=pos_label)
 
 
-_SCORERS = {"r50": r50_scorer, "max_sic": max_sic_scorer, "best_ams": best_ams_scorer}
+# --------------------------------------------------------------------------- #
+# anomaly scores and scorers (outlier detectors: lower score_samples = abnormal)
+# --------------------------------------------------------------------------- #
+_ANOMALY_METHODS = ("score_samples", "decision_function")
+
+
+def anomaly_response_method(estimator):
+    """The method whose opposite is the anomaly score of ``estimator``.
+
+    scikit-learn's outlier detectors (and density estimators such as
+    ``KernelDensity`` or ``GaussianMixture``, whose ``score_samples`` is a
+    log-density) return *lower* values for more abnormal rows from
+    ``score_samples`` and ``decision_function``, which differ by a constant
+    (``offset_``). ``score_samples`` is preferred; ``decision_function`` is the
+    fall-back. Works on fitted and unfitted estimators, so that a
+    meta-estimator can check its members before fitting them.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        An outlier detector or density estimator (a ``Pipeline`` ending in one
+        counts).
+
+    Returns
+    -------
+    str
+        ``"score_samples"`` or ``"decision_function"``.
+
+    Raises
+    ------
+    TypeError
+        For a classifier or regressor (their ``decision_function`` grows with
+        the signal: the opposite sign), or an estimator with neither method.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skhep_ml.metrics import anomaly_response_method
+    >>> anomaly_response_method(IsolationForest())
+    'score_samples'
+    >>> anomaly_response_method(LogisticRegression())
+    Traceback (most recent call last):
+    ...
+    TypeError: LogisticRegression is a classifier: ...
+    """
+    name = type(estimator).__name__
+    for kind, test in (("classifier", is_classifier), ("regressor", is_regressor)):
+        if test(estimator):
+            raise TypeError(
+                f"{name} is a {kind}: its decision_function or score grows with the signal, "
+                "the opposite of the outlier-detector convention the anomaly scores assume. "
+                "Score a classifier with a plain scorer (e.g. get_scorer('roc_auc'))."
+            )
+    for method in _ANOMALY_METHODS:
+        if hasattr(estimator, method):
+            return method
+    hint = " (LocalOutlierFactor has them with novelty=True)" if "LocalOutlier" in name else ""
+    raise TypeError(
+        f"{name} has neither score_samples nor decision_function{hint}: it is not an "
+        "outlier detector or density estimator, so it gives no anomaly score."
+    )
+
+
+def _anomaly_score(estimator, X, call):
+    """``-call(method)`` for the method of :func:`anomaly_response_method`."""
+    method = anomaly_response_method(estimator)
+    return -np.asarray(call(method), dtype=float)
+
+
+def anomaly_score(estimator, X):
+    """Anomaly score of a fitted outlier detector: higher = more anomalous.
+
+    ``-estimator.score_samples(X)``, or ``-estimator.decision_function(X)`` when
+    there is no ``score_samples`` (the two differ by a constant, so every
+    metric on this score is the same). This is the score to give the binary
+    metrics of this module (:func:`max_sic`, :func:`background_rejection`,
+    ``roc_auc_score``), which expect a larger score for the signal.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        An outlier detector or density estimator (see
+        :func:`anomaly_response_method`).
+    X : array-like of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    TypeError
+        See :func:`anomaly_response_method`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from skhep_ml.metrics import anomaly_score
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> iso = IsolationForest(random_state=0).fit(X)
+    >>> s = anomaly_score(iso, [[0.0, 0.0], [6.0, 6.0]])
+    >>> bool(s[1] > s[0])
+    True
+    """
+    return _anomaly_score(estimator, X, lambda method: getattr(estimator, method)(X))
+
+
+def _check_anomaly_labels(y_true):
+    """Refuse labels other than 1 (anomaly) / 0 (background), or a single class."""
+    y = _as_1d(y_true, "y")
+    try:
+        values = np.unique(y)
+    except TypeError as exc:  # mixed types
+        raise ValueError("y must hold 1 (anomaly or signal) and 0 (background).") from exc
+    if y.dtype != bool and (values.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all()):
+        hint = ""
+        if values.dtype.kind in "iuf" and np.isin(values, (-1, 1)).all():
+            hint = (
+                " The -1/+1 of an outlier detector's predict is not accepted: say which "
+                "rows are anomalies, e.g. y = (labels == -1).astype(int)."
+            )
+        raise ValueError(
+            f"y must hold 1 (anomaly or signal) and 0 (background), got values {values[:10]}."
+            + hint
+        )
+    if values.size < 2:
+        which = "anomalies (y == 1)" if bool(values[0]) else "background (y == 0)"
+        raise ValueError(
+            f"y holds only {which} in the rows being scored: an anomaly scorer needs both "
+            "anomalies and background. In cross-validation split with StratifiedKFold "
+            "(e.g. GridSearchCV(..., cv=StratifiedKFold(5))): an outlier detector is not a "
+            "classifier, so an integer cv gives unstratified KFold folds."
+        )
+
+
+def _anomaly_roc_auc(y_true, score, *, sample_weight=None):
+    y, s, w = _check_binary_scores(y_true, score, sample_weight)
+    return float(roc_auc_score(y, s, sample_weight=w))
+
+
+_ANOMALY_METRICS = {
+    "roc_auc": _anomaly_roc_auc,
+    "max_sic": max_sic,
+    "background_rejection": background_rejection,
+}
+
+
+class _AnomalyScorer(_Scorer):
+    """A :func:`make_scorer` scorer whose response is :func:`anomaly_score`.
+
+    Only ``_score`` differs from scikit-learn's ``_Scorer``: the response is the
+    opposite of the detector's ``score_samples`` (or ``decision_function``), and
+    ``y`` is checked for both classes first. Sample weights, metadata routing and
+    the response cache of multi-metric scoring are scikit-learn's.
+    """
+
+    def __init__(self, metric, kwargs):
+        super().__init__(_ANOMALY_METRICS[metric], 1, kwargs, response_method=_ANOMALY_METHODS)
+        self._metric = metric
+
+    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        self._warn_overlap(
+            message=(
+                "There is an overlap between set kwargs of this scorer instance and passed "
+                "metadata. Please pass them either to anomaly_scorer or as metadata."
+            ),
+            kwargs=kwargs,
+        )
+        _check_anomaly_labels(y_true)
+        score = _anomaly_score(
+            estimator, X, lambda method: method_caller(estimator, method, X, pos_label=None)
+        )
+        return self._score_func(y_true, score, **{**self._kwargs, **kwargs})
+
+    def __repr__(self):
+        kwargs = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
+        return f"anomaly_scorer({self._metric!r}{kwargs})"
+
+
+def anomaly_scorer(metric="roc_auc", *, signal_efficiency=None, min_background_efficiency=None):
+    """Scorer of an outlier detector on labelled rows (1 = anomaly, 0 = background).
+
+    The scorer computes :func:`anomaly_score` (``-score_samples``, or
+    ``-decision_function`` without ``score_samples``: higher = more anomalous)
+    and rates it with ``metric``; greater is better. Use it where a small
+    labelled validation set exists, in ``GridSearchCV(scoring=...)``,
+    ``cross_val_score`` or ``cross_validate``. The plain ``"roc_auc"`` scorer
+    would rate ``decision_function`` the wrong way round (an AUC of ``1 - AUC``).
+
+    Outlier detectors ignore ``y`` in ``fit``, so ``GridSearchCV.fit(X, y)``
+    trains on the labelled rows as on data (anomalies included) and scores the
+    held-out fold with its labels. Give ``cv=StratifiedKFold(...)``: an integer
+    ``cv`` is unstratified for a detector (not a classifier) and a fold without
+    anomalies raises a ``ValueError``.
+
+    Sample weights reach the metric as with every scorer of this module: call
+    ``scorer(estimator, X, y, sample_weight=w)``, or in a search enable
+    metadata routing and request them with
+    ``scorer.set_score_request(sample_weight=True)``.
+
+    Parameters
+    ----------
+    metric : {"roc_auc", "max_sic", "background_rejection"}, default="roc_auc"
+        ``"roc_auc"``: weighted area under the ROC curve
+        (:func:`sklearn.metrics.roc_auc_score`); ``"max_sic"``:
+        :func:`max_sic`; ``"background_rejection"``: ``1 / eps_B`` at
+        ``signal_efficiency`` (:func:`background_rejection`).
+    signal_efficiency : float in [0, 1], default=None
+        The working point of ``metric="background_rejection"`` (``None``: 0.5,
+        i.e. R50). Only for that metric.
+    min_background_efficiency : float in (0, 1], default=None
+        Lower bound on ``eps_B`` of ``metric="max_sic"`` (see :func:`max_sic`).
+        Only for that metric.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y, sample_weight=None)``; it raises a
+        ``ValueError`` when ``y`` is not 0/1 or holds a single class, and a
+        ``TypeError`` for an estimator that is no outlier detector (see
+        :func:`anomaly_response_method`).
+
+    See Also
+    --------
+    get_scorer : the same scorers by name (``"anomaly_roc_auc"``,
+        ``"anomaly_max_sic"``, ``"anomaly_r50"``, ``"anomaly_rejection_10"``,
+        ``"anomaly_rejection_30"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from sklearn.metrics import roc_auc_score
+    >>> from skhep_ml.metrics import anomaly_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (300, 2)), rng.normal(0, 6, (30, 2))])
+    >>> y = np.r_[np.zeros(300), np.ones(30)]
+    >>> iso = IsolationForest(random_state=0).fit(X)
+    >>> round(anomaly_scorer("roc_auc")(iso, X, y), 2)
+    0.99
+    >>> round(roc_auc_score(y, iso.decision_function(X)), 2)  # the wrong sign
+    0.01
+    >>> anomaly_scorer("background_rejection", signal_efficiency=0.3)
+    anomaly_scorer('background_rejection', signal_efficiency=0.3)
+    """
+    if metric not in _ANOMALY_METRICS:
+        raise ValueError(f"metric must be one of {sorted(_ANOMALY_METRICS)}, got {metric!r}.")
+    kwargs = {}
+    if signal_efficiency is not None:
+        if metric != "background_rejection":
+            raise ValueError(
+                f"signal_efficiency is the working point of metric='background_rejection'; "
+                f"metric={metric!r} has none."
+            )
+        kwargs["signal_efficiency"] = _check_fraction(signal_efficiency, "signal_efficiency")
+    if min_background_efficiency is not None:
+        if metric != "max_sic":
+            raise ValueError(
+                f"min_background_efficiency bounds metric='max_sic'; metric={metric!r} takes none."
+            )
+        kwargs["min_background_efficiency"] = _check_fraction(
+            min_background_efficiency, "min_background_efficiency", low_open=True
+        )
+    return _AnomalyScorer(metric, kwargs)
+
+
+_SCORERS = {
+    "r50": r50_scorer,
+    "max_sic": max_sic_scorer,
+    "best_ams": best_ams_scorer,
+    "anomaly_roc_auc": anomaly_scorer("roc_auc"),
+    "anomaly_max_sic": anomaly_scorer("max_sic"),
+    "anomaly_r50": anomaly_scorer("background_rejection", signal_efficiency=0.5),
+    "anomaly_rejection_10": anomaly_scorer("background_rejection", signal_efficiency=0.1),
+    "anomaly_rejection_30": anomaly_scorer("background_rejection", signal_efficiency=0.3),
+}
 
 
 def get_scorer(name):
-    """Return a scorer by name: ``"r50"``, ``"max_sic"``, ``"best_ams"`` or any
-    name (or callable) accepted by :func:`sklearn.metrics.get_scorer`.
+    """Return a scorer by name: ``"r50"``, ``"max_sic"``, ``"best_ams"``, an
+    anomaly scorer, or any name (or callable) accepted by
+    :func:`sklearn.metrics.get_scorer`.
+
+    The anomaly scorers (:func:`anomaly_scorer`) rate an outlier detector's
+    :func:`anomaly_score` on labelled rows: ``"anomaly_roc_auc"``,
+    ``"anomaly_max_sic"``, ``"anomaly_r50"``, ``"anomaly_rejection_10"`` and
+    ``"anomaly_rejection_30"`` (background rejection at 50%, 10% and 30%
+    signal efficiency).
 
     The skhep_ml scorers are returned as deep copies, so that
     ``set_score_request(sample_weight=True)`` does not alter the module-level
@@ -999,6 +1298,8 @@ def get_scorer(name):
     make_scorer(r50, response_method=('decision_function', 'predict_proba'))
     >>> get_scorer("roc_auc")
     make_scorer(roc_auc_score, response_method=('decision_function', 'predict_proba'))
+    >>> get_scorer("anomaly_rejection_10")
+    anomaly_scorer('background_rejection', signal_efficiency=0.1)
     """
     if isinstance(name, str) and name in _SCORERS:
         return copy.deepcopy(_SCORERS[name])

@@ -90,12 +90,12 @@ def _check_has_columns(X):
         )
 
 
-def _check_X(estimator, X, *, allow_nan, reset, y="no_validation"):
+def _check_X(estimator, X, *, allow_nan, reset, y="no_validation", dtype=np.float32):
     check_numeric_columns(X)
     _check_has_columns(X)
     kwargs = dict(
         reset=reset,
-        dtype=np.float32,
+        dtype=dtype,
         ensure_all_finite="allow-nan" if allow_nan else True,
         ensure_min_samples=1,
         # torch warns on read-only arrays (pandas' copy-on-write gives them)
@@ -123,6 +123,7 @@ def validate_fit_data(
     classifier=False,
     requires_y=True,
     reset=True,
+    dtype=np.float32,
 ):
     """Validate training data the same way for every estimator.
 
@@ -144,12 +145,18 @@ def validate_fit_data(
         Check that y holds class labels of at least two classes.
     requires_y : bool
         Whether y must be given.
+    reset : bool
+        Set ``n_features_in_`` and ``feature_names_in_`` (``False``: check them).
+    dtype : dtype or list of dtypes, default=np.float32
+        As in :func:`sklearn.utils.validation.check_array`: float32 for the
+        torch estimators; ``[np.float64, np.float32]`` keeps the precision
+        of the input for estimators that pass it on (meta-estimators).
 
     Returns
     -------
-    X : ndarray of float32
+    X : ndarray of ``dtype``
     y : ndarray or None
-    sample_weight : ndarray of float32
+    sample_weight : ndarray of the dtype of X
 
     Examples
     --------
@@ -164,9 +171,9 @@ def validate_fit_data(
     if requires_y and y is None:
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
     if y is None:
-        X = _check_X(estimator, X, allow_nan=allow_nan, reset=reset)
+        X = _check_X(estimator, X, allow_nan=allow_nan, reset=reset, dtype=dtype)
     else:
-        X, y = _check_X(estimator, X, allow_nan=allow_nan, reset=reset, y=y)
+        X, y = _check_X(estimator, X, allow_nan=allow_nan, reset=reset, y=y, dtype=dtype)
     if classifier and y is not None:
         check_classification_targets(y)
         n_classes = np.unique(y).size
@@ -175,7 +182,7 @@ def validate_fit_data(
                 f"{name} needs samples of at least 2 classes in y; got 1 class "
                 f"({np.unique(y)[0]!r})."
             )
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
     if not np.all(np.isfinite(sample_weight)):
         raise ValueError("sample_weight contains NaN or inf.")
     if sample_weight.sum() <= 0:
@@ -202,9 +209,9 @@ def check_class_weight_totals(y, sample_weight):
         )
 
 
-def validate_predict_data(estimator, X, *, allow_nan=False):
+def validate_predict_data(estimator, X, *, allow_nan=False, dtype=np.float32):
     """Validate data at predict time: fitted, same feature count and names."""
-    return _check_X(estimator, X, allow_nan=allow_nan, reset=False)
+    return _check_X(estimator, X, allow_nan=allow_nan, reset=False, dtype=dtype)
 
 
 def validation_split(n_samples, fraction, *, stratify=None, random_state=None):

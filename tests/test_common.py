@@ -12,6 +12,7 @@ ESTIMATORS = check_instances()
 
 def test_every_public_estimator_is_checked():
     assert {type(e).__name__ for e in ESTIMATORS} >= {
+        "AnomalyScoreEnsemble",
         "AutoencoderAnomalyDetector",
         "CWoLaClassifier",
         "DNNClassifier",

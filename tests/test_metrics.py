@@ -2,17 +2,32 @@ import copy
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from scipy.spatial.distance import jensenshannon
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.cluster import KMeans
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score, precision_recall_fscore_support
-from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.ensemble import IsolationForest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KernelDensity, LocalOutlierFactor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skhep_ml.metrics import (
     ams,
+    anomaly_response_method,
+    anomaly_score,
+    anomaly_scorer,
     background_rejection,
     background_rejection_scorer,
     best_ams,
@@ -479,3 +494,204 @@ def test_purity_scorer_pdg_labels():
     clf = DummyClassifier(strategy="most_frequent").fit(X, y)
     assert purity_scorer(211)(clf, X, y) == pytest.approx(0.75)
     assert efficiency_scorer(211)(clf, X, y) == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- #
+# anomaly scorers (outlier detectors: lower score_samples = more abnormal)
+# --------------------------------------------------------------------------- #
+def _outliers(n=400, n_out=40, seed=10):
+    """Background N(0, 1) in 3-D and a few far-away anomalies (y = 1)."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0, 1, (n, 3)), rng.normal(0, 1, (n_out, 3)) + 5.0])
+    y = np.r_[np.zeros(n, dtype=int), np.ones(n_out, dtype=int)]
+    order = rng.permutation(y.size)
+    return X[order], y[order], rng
+
+
+def test_anomaly_scorer_handles_the_sign():
+    X, y, _ = _outliers()
+    iso = IsolationForest(n_estimators=50, random_state=0).fit(X)
+    # the plain scorer rates decision_function the wrong way round
+    assert roc_auc_score(y, iso.decision_function(X)) < 0.1
+    assert get_scorer("roc_auc")(iso, X, y) < 0.1
+    auc = anomaly_scorer()(iso, X, y)
+    assert auc > 0.9
+    assert auc == pytest.approx(roc_auc_score(y, -iso.score_samples(X)))
+    np.testing.assert_allclose(anomaly_score(iso, X), -iso.score_samples(X))
+    s = anomaly_score(iso, X)
+    assert get_scorer("anomaly_max_sic")(iso, X, y) == pytest.approx(max_sic(y, s))
+    for name, eff in [
+        ("anomaly_r50", 0.5),
+        ("anomaly_rejection_10", 0.1),
+        ("anomaly_rejection_30", 0.3),
+    ]:
+        assert get_scorer(name)(iso, X, y) == pytest.approx(
+            background_rejection(y, s, signal_efficiency=eff)
+        )
+    floor = anomaly_scorer("max_sic", min_background_efficiency=0.05)(iso, X, y)
+    assert floor == pytest.approx(max_sic(y, s, min_background_efficiency=0.05))
+    # bool labels and a pandas Series are fine
+    assert anomaly_scorer()(iso, X, y.astype(bool)) == pytest.approx(auc)
+    assert anomaly_scorer()(iso, X, pd.Series(y)) == pytest.approx(auc)
+
+
+class _DecisionOnly(OutlierMixin, BaseEstimator):
+    """An outlier detector with decision_function only (score_samples - 3)."""
+
+    def fit(self, X, y=None):
+        self.iso_ = IsolationForest(n_estimators=30, random_state=0).fit(X)
+        return self
+
+    def decision_function(self, X):
+        return self.iso_.score_samples(X) - 3.0
+
+    def predict(self, X):
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+
+def test_anomaly_score_falls_back_to_decision_function_and_takes_densities():
+    X, y, _ = _outliers()
+    det = _DecisionOnly().fit(X)
+    assert anomaly_response_method(det) == "decision_function"
+    np.testing.assert_allclose(anomaly_score(det, X), 3.0 - det.iso_.score_samples(X))
+    assert anomaly_scorer()(det, X, y) == pytest.approx(anomaly_scorer()(det.iso_, X, y))
+    # a density estimator: score_samples is a log-density, lower = more abnormal
+    kde = KernelDensity(bandwidth=0.5).fit(X[y == 0])
+    assert anomaly_scorer()(kde, X, y) > 0.95
+    # a Pipeline ending in a detector
+    pipe = make_pipeline(StandardScaler(), IsolationForest(n_estimators=30, random_state=0))
+    assert anomaly_scorer()(pipe.fit(X), X, y) > 0.9
+
+
+def test_anomaly_scorer_refuses_other_estimators():
+    X, y, _ = _outliers()
+    clf = LogisticRegression().fit(X, y)
+    with pytest.raises(TypeError, match="LogisticRegression is a classifier"):
+        anomaly_scorer()(clf, X, y)
+    with pytest.raises(TypeError, match="regressor"):
+        anomaly_score(LinearRegression().fit(X, y), X)
+    with pytest.raises(TypeError, match="neither score_samples nor decision_function"):
+        anomaly_score(KMeans(n_clusters=2, n_init=1).fit(X), X)
+    with pytest.raises(TypeError, match="novelty=True"):
+        anomaly_response_method(LocalOutlierFactor())
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (lambda y: np.zeros_like(y), "only background"),
+        (lambda y: np.ones_like(y), "only anomalies"),
+        (lambda y: 2 * y - 1, "-1/\\+1 of an outlier detector's predict"),
+        (lambda y: y + 1, "got values"),
+        (lambda y: np.where(y == 1, "sig", "bkg"), "got values"),
+        (lambda y: y[:-1], "Inconsistent"),
+    ],
+)
+def test_anomaly_scorer_bad_labels(y, match):
+    X, y_ok, _ = _outliers(n=60, n_out=6)
+    iso = IsolationForest(n_estimators=10, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=match):
+        anomaly_scorer()(iso, X, y(y_ok))
+
+
+def test_one_class_fold_says_stratify():
+    X, y, _ = _outliers()
+    order = np.argsort(y, kind="stable")  # anomalies last: the first KFold folds have none
+    with pytest.raises(ValueError, match="StratifiedKFold"):
+        cross_val_score(
+            IsolationForest(n_estimators=10, random_state=0),
+            X[order],
+            y[order],
+            scoring=get_scorer("anomaly_roc_auc"),
+            cv=5,
+            error_score="raise",
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(metric="accuracy"), "metric must be one of"),
+        (dict(metric="roc_auc", signal_efficiency=0.3), "signal_efficiency"),
+        (dict(metric="background_rejection", signal_efficiency=1.5), "signal_efficiency"),
+        (dict(metric="background_rejection", min_background_efficiency=0.1), "max_sic"),
+        (dict(metric="max_sic", min_background_efficiency=0.0), r"\(0, 1\]"),
+    ],
+)
+def test_anomaly_scorer_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        anomaly_scorer(**kwargs)
+
+
+def test_anomaly_scorer_in_grid_search_and_cross_val_score():
+    X, y, _ = _outliers(n=300, n_out=30)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    gs = GridSearchCV(
+        IsolationForest(n_estimators=20, random_state=0),
+        {"max_samples": [8, 64]},
+        scoring=get_scorer("anomaly_roc_auc"),
+        cv=cv,
+        error_score="raise",
+    )
+    gs.fit(X, y)  # the detector ignores y; the scorer reads it
+    scores = gs.cv_results_["mean_test_score"]
+    assert np.all(scores > 0.9)
+    assert gs.best_score_ == pytest.approx(scores.max())
+    cvs = cross_val_score(
+        IsolationForest(n_estimators=20, random_state=0),
+        X,
+        y,
+        scoring=anomaly_scorer("max_sic"),
+        cv=cv,
+        error_score="raise",
+    )
+    assert np.all(cvs > 1)
+    # several anomaly scorers at once (the response cache of multi-metric scoring)
+    res = cross_validate(
+        IsolationForest(n_estimators=20, random_state=0),
+        X,
+        y,
+        scoring={"auc": anomaly_scorer(), "r30": get_scorer("anomaly_rejection_30")},
+        cv=cv,
+        error_score="raise",
+    )
+    np.testing.assert_allclose(
+        res["test_auc"],
+        cross_val_score(
+            IsolationForest(n_estimators=20, random_state=0), X, y, scoring=anomaly_scorer(), cv=cv
+        ),
+    )
+    assert np.all(res["test_r30"] > 1)
+
+
+def test_anomaly_scorer_sample_weight():
+    X, y, rng = _outliers(n=300, n_out=60)
+    iso = IsolationForest(n_estimators=20, random_state=0).fit(X)
+    w = rng.uniform(0.1, 3.0, y.size)
+    s = anomaly_score(iso, X)
+    # called directly
+    scorer = anomaly_scorer()
+    assert scorer(iso, X, y, sample_weight=w) == pytest.approx(roc_auc_score(y, s, sample_weight=w))
+    assert scorer(iso, X, y, sample_weight=w) != pytest.approx(scorer(iso, X, y))
+    # routed in a search: request the weights on the scorer, not on the detector's fit
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        sc = get_scorer("anomaly_roc_auc").set_score_request(sample_weight=True)
+        est = IsolationForest(n_estimators=20, random_state=0).set_fit_request(sample_weight=False)
+        weighted = cross_validate(est, X, y, scoring=sc, cv=cv, params={"sample_weight": w})
+        plain = cross_validate(est, X, y, scoring=sc, cv=cv)
+        gs = GridSearchCV(est, {"max_samples": [16, 64]}, scoring=sc, cv=cv, error_score="raise")
+        gs.fit(X, y, sample_weight=w)
+    folds = list(cv.split(X, y))
+    expected = []
+    for train, test in folds:
+        fitted = IsolationForest(n_estimators=20, random_state=0).fit(X[train])
+        expected.append(
+            roc_auc_score(y[test], anomaly_score(fitted, X[test]), sample_weight=w[test])
+        )
+    np.testing.assert_allclose(weighted["test_score"], expected)
+    assert not np.allclose(weighted["test_score"], plain["test_score"])
+    assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
+    # the request was made on a copy: the next copy has none
+    assert hasattr(sc, "_metadata_request")
+    assert not hasattr(get_scorer("anomaly_roc_auc"), "_metadata_request")
