@@ -16,6 +16,7 @@ _ESTIMATORS = {
     "CWoLaClassifier": "skhep_ml.cwola",
     "DNNClassifier": "skhep_ml.dnn",
     "FSEAttentionClassifier": "skhep_ml.fse",
+    "FlowAnomalyDetector": "skhep_ml.flow",
     "MDAClassifier": "skhep_ml.mda",
     "NSigmaClassifier": "skhep_ml.nsigma",
     "PivotClassifier": "skhep_ml.pivot",

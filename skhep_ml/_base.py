@@ -38,11 +38,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skhep_ml import _nets
+from skhep_ml._scaling import TRANSFORMS, FeatureTransform
 from skhep_ml.utils import (
     check_random_state_seed,
     class_weights,
@@ -54,6 +55,7 @@ from skhep_ml.utils import (
 __all__ = [
     "BaseNeuralClassifier",
     "BaseNeuralEstimator",
+    "BaseNeuralOutlierDetector",
     "fill_training_doc",
     "store_params",
 ]
@@ -488,6 +490,132 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class BaseNeuralOutlierDetector(OutlierMixin, BaseNeuralEstimator):
+    """Unsupervised detector on the shared base, with scikit-learn's outlier API.
+
+    As :class:`sklearn.ensemble.IsolationForest`: :meth:`score_samples` is
+    lower for more abnormal rows, :meth:`decision_function` is
+    ``score_samples - offset_`` (negative = outlier), :meth:`predict` gives -1
+    for outliers and +1 for inliers, and ``contamination`` sets ``offset_``.
+    The features go through ``preprocessing`` (a
+    :class:`skhep_ml._scaling.FeatureTransform` learned in ``fit``, kept in
+    ``transform_``) before the network.
+
+    Subclasses provide ``_raw_score(Xt)`` (higher = more anomalous, on
+    transformed rows) and ``_target(Xt)`` (what the net's loss compares its
+    output with), besides the base's ``_build_module``/``_build_criterion``.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNeuralEstimator._parameter_constraints,
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "preprocessing": [StrOptions(set(TRANSFORMS))],
+    }
+
+    def _raw_score(self, Xt):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _target(self, Xt):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_params(self):
+        """Checks across parameters, before any work."""
+
+    def _setup(self, X):
+        """Fitted state that depends on the validated ``X`` (not on a warm start)."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train on ``X`` (the data themselves may contain the anomalies) and set ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training events. No NaN: impute first (e.g. in a ``Pipeline``) if
+            values are missing.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights of the training loss. Negative weights (NLO
+            simulation) subtract their row's loss; the total must be positive.
+            ``preprocessing`` and ``offset_`` are learned unweighted (a change
+            of units per feature, and a percentile of the training scores as
+            in ``IsolationForest``).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        warm = self.warm_start and hasattr(self, "net_")
+        X, _, sample_weight = validate_fit_data(
+            self, X, None, sample_weight, requires_y=False, reset=not warm
+        )
+        if not warm:
+            seed = check_random_state_seed(self.random_state)
+            self.transform_ = FeatureTransform(self.preprocessing, random_state=seed).fit(X)
+            self._setup(X)
+        Xt = self.transform_.transform(X)
+        return self._fit_net(Xt, self._target(Xt), sample_weight)
+
+    def _post_fit(self, Xt, y, sample_weight, train_idx, valid_idx):
+        # offset_ from all training rows, also when the fit was interrupted
+        raw = self._raw_score(Xt)
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(raw, [25.0, 75.0])
+            self.offset_ = -float(q3 + 1.5 * (q3 - q1))
+        else:
+            self.offset_ = float(np.percentile(-raw, 100.0 * self.contamination))
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return self.transform_.transform(validate_predict_data(self, X))
+
+    def score_samples(self, X):
+        """Opposite of the raw anomaly score: the lower, the more abnormal.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return -self._raw_score(self._validated(X))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """-1 for outliers (``decision_function < 0``), +1 for inliers.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of int of shape (n_samples,)
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -33,6 +33,7 @@ from skhep_ml.nn import dann_lambda, distance_correlation, gaussian_kl
 
 __all__ = [
     "BatchLoader",
+    "DensityNet",
     "DomainAdversarialNet",
     "EpochLog",
     "GRLSchedule",
@@ -456,6 +457,17 @@ class VAENet(WeightedNeuralNet):
         y_true = to_tensor(y_true, device=self.device)
         rec = self.criterion_(recon, y_true).sum(dim=1)
         return self.weighted_mean(rec + self.beta * gaussian_kl(mu, logvar), X)
+
+
+class DensityNet(WeightedNeuralNet):
+    """Net whose module returns the log-density of each row: the loss is its negative.
+
+    The weighted mean of ``-log p`` is the (weighted) negative log-likelihood
+    of the sample; the target is unused.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.weighted_mean(-y_pred, X)
 
 
 # -- callbacks ----------------------------------------------------------------

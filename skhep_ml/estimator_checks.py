@@ -30,6 +30,9 @@ FAST_PARAMS = {
     "AutoencoderAnomalyDetector": dict(
         hidden_layers=(8, 2, 8), max_epochs=20, lr=1e-2, batch_size=32
     ),
+    "FlowAnomalyDetector": dict(
+        flow="maf", n_transforms=2, hidden_layers=(8,), max_epochs=10, lr=1e-2, batch_size=32
+    ),
     # thresholds=None: check_classifiers_train asserts predict == argmax(predict_proba),
     # which the default F1-optimal thresholds deliberately break (tests/test_fse.py
     # tests them); everything else is checked as is.

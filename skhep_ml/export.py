@@ -1,6 +1,9 @@
 """Export fitted skhep_ml networks to ONNX.
 
-:func:`to_onnx` writes a model of :class:`~skhep_ml.FSEAttentionClassifier`
+:func:`to_onnx` writes a :class:`~skhep_ml.FlowAnomalyDetector` as a model
+that takes the raw float32 features and returns ``score_samples`` (the
+log-density; the feature transform is in the graph), or a model of
+:class:`~skhep_ml.FSEAttentionClassifier`
 that takes the raw float32 features ``[N, n_features]`` with NaN for a missing
 value (the standardisation and the missing-value masks are in the graph, and
 NaN is replaced by 0 after the masks are built, so no NaN reaches a matrix
@@ -31,6 +34,45 @@ __all__ = ["to_onnx"]
 INPUT_NAME = "features"
 OUTPUT_NAME = "probabilities"
 CERTAINTY_NAME = "certainty"
+LOG_DENSITY_NAME = "log_density"
+
+
+class _PiecewiseLinear(nn.Module):
+    """Per feature, the piecewise-linear map of :class:`skhep_ml._scaling.FeatureTransform`.
+
+    Comparisons and gathers only (no searchsorted), so that every ONNX runtime
+    runs it; the end segments continue beyond the first and last knot.
+    """
+
+    def __init__(self, knots, values):
+        super().__init__()
+        knots = torch.as_tensor(np.asarray(knots).T, dtype=torch.float32)  # (F, K)
+        values = torch.as_tensor(np.asarray(values).T, dtype=torch.float32)
+        self.n_knots = knots.shape[1]
+        self.register_buffer("knots", knots)
+        self.register_buffer("flat_knots", knots.reshape(-1))
+        self.register_buffer("flat_values", values.reshape(-1))
+        self.register_buffer("offsets", torch.arange(knots.shape[0]) * self.n_knots)
+
+    def forward(self, x):
+        i = (x.unsqueeze(-1) > self.knots.unsqueeze(0)).sum(-1)  # knots below x
+        i = i.clamp(1, self.n_knots - 1) + self.offsets
+        x0, x1 = self.flat_knots[i - 1], self.flat_knots[i]
+        f0, f1 = self.flat_values[i - 1], self.flat_values[i]
+        return f0 + (x - x0) * (f1 - f0) / (x1 - x0)
+
+
+class _LogDensity(nn.Module):
+    """Raw features -> transform -> column order of the flow -> log-density, [N]."""
+
+    def __init__(self, transform, order, flow):
+        super().__init__()
+        self.transform = transform
+        self.register_buffer("order", torch.as_tensor(order, dtype=torch.long))
+        self.flow = flow
+
+    def forward(self, x):
+        return self.flow(self.transform(x)[:, self.order])
 
 
 class _Probabilities(nn.Module):
@@ -75,6 +117,9 @@ def _export(module, path, n_features, output_name, opset):
         # the TorchScript exporter is deprecated but needs no onnxscript; the
         # torch.export one does not trace this graph's boolean masks any better
         warnings.simplefilter("ignore", DeprecationWarning)
+        # tracing a zuko flow: shape-dependent Python branches are constant per model
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=".*(Constant folding|as_tensor).*")
         torch.onnx.export(
             module,
             (example,),
@@ -94,12 +139,18 @@ def _o2_name(pdg):
 
 
 def to_onnx(estimator, path, *, layout="single", opset=17):
-    """Write a fitted :class:`~skhep_ml.FSEAttentionClassifier` as ONNX.
+    """Write a fitted :class:`~skhep_ml.FSEAttentionClassifier` or
+    :class:`~skhep_ml.FlowAnomalyDetector` as ONNX.
 
     Parameters
     ----------
-    estimator : FSEAttentionClassifier
-        Fitted.
+    estimator : FSEAttentionClassifier or FlowAnomalyDetector
+        Fitted. A flow is written as one model (``layout="single"``): input
+        ``features`` (raw float32 ``[N, n_features]``, context columns
+        included, in the order of ``X``), output ``log_density`` (``[N]``,
+        ``score_samples`` computed in float32), plus a JSON file with the
+        feature names, the context columns and ``offset_`` (an event is an
+        outlier when ``log_density < offset``).
     path : str or Path
         ``layout="single"``: the ``.onnx`` file to write; the metadata go to
         the same name with ``.json``. ``layout="o2physics"``: a directory.
@@ -145,13 +196,21 @@ def to_onnx(estimator, path, *, layout="single", opset=17):
     >>> bool(np.abs(p - clf.predict_proba(X[:5])).max() < 1e-5)
     True
     """
+    from skhep_ml.flow import FlowAnomalyDetector
     from skhep_ml.fse import FSEAttentionClassifier
 
-    if not isinstance(estimator, FSEAttentionClassifier):
-        raise ValueError(f"to_onnx exports FSEAttentionClassifier; got {type(estimator).__name__}.")
+    if not isinstance(estimator, (FSEAttentionClassifier, FlowAnomalyDetector)):
+        raise ValueError(
+            "to_onnx exports FSEAttentionClassifier and FlowAnomalyDetector; got "
+            f"{type(estimator).__name__}."
+        )
     check_is_fitted(estimator)
     if layout not in ("single", "o2physics"):
         raise ValueError(f"layout must be 'single' or 'o2physics'; got {layout!r}.")
+    if isinstance(estimator, FlowAnomalyDetector):
+        if layout != "single":
+            raise ValueError("A FlowAnomalyDetector is exported with layout='single'.")
+        return _flow_to_onnx(estimator, Path(path), opset)
     net = copy.deepcopy(estimator.net_.module_).cpu().eval()
     names = feature_names(estimator)
     n_features = estimator.n_features_in_
@@ -209,3 +268,28 @@ def to_onnx(estimator, path, *, layout="single", opset=17):
         (path / name).write_text(json.dumps(content, indent=1))
         written.append(path / name)
     return written
+
+
+def _flow_to_onnx(estimator, path, opset):
+    n = estimator.n_features_in_
+    ctx = estimator.context_index_
+    order = np.r_[np.setdiff1d(np.arange(n), ctx), ctx]
+    module = _LogDensity(
+        _PiecewiseLinear(*estimator.transform_.knots()),
+        order,
+        copy.deepcopy(estimator.net_.module_).cpu().float(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _export(module, path, n, LOG_DENSITY_NAME, opset)
+    names = feature_names(estimator)
+    meta = {
+        "input": INPUT_NAME,
+        "output": LOG_DENSITY_NAME,
+        "feature_names": names,
+        "context": [names[i] for i in ctx],
+        "offset": float(estimator.offset_),
+        "outlier_if": "log_density < offset",
+    }
+    meta_path = path.with_suffix(".json")
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return [path, meta_path]

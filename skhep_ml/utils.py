@@ -80,6 +80,22 @@ def _name_bad_column(X, error):
     raise error
 
 
+def _name_nan_columns(X, error):
+    """Re-raise scikit-learn's 'Input X contains NaN' with the columns that have them."""
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim != 2:
+        raise error
+    cols = np.flatnonzero(np.isnan(arr).any(axis=0))
+    names = list(getattr(X, "columns", cols))
+    named = [names[j] for j in cols]
+    raise ValueError(
+        f"Input X contains NaN in column(s) {named[:10]}{' ...' if len(named) > 10 else ''} "
+        f"({int(np.isnan(arr).any(axis=1).sum())} row(s)). This estimator does not treat "
+        "missing values: impute them first (e.g. sklearn.impute.SimpleImputer in a Pipeline) "
+        "or drop those rows."
+    ) from error
+
+
 def _check_has_columns(X):
     # for a DataFrame without columns scikit-learn raises numpy's "at least one
     # array or dtype is required"; give the message it gives for arrays
@@ -109,6 +125,8 @@ def _check_X(estimator, X, *, allow_nan, reset, y="no_validation", dtype=np.floa
     except ValueError as error:
         if "could not convert" in str(error):
             _name_bad_column(X, error)
+        if "contains NaN" in str(error):
+            _name_nan_columns(X, error)
         raise
     return X if isinstance(y, str) and y == "no_validation" else (X, y)
 

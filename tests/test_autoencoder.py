@@ -81,7 +81,7 @@ def test_off_manifold_events_score_higher(fitted, manifold):
 
 def test_per_feature_error_ranks_the_anomalous_feature_first(fitted, manifold):
     odd = manifold.iloc[:200].copy()
-    odd["d"] = odd["d"] + 0.4  # only feature d is anomalous
+    odd["d"] = odd["d"] + 1.0  # only feature d is anomalous (3 standard deviations)
     err = fitted.reconstruction_error(odd)
     assert list(err.columns) == ["a", "b", "c", "d"]
     assert err.index.equals(odd.index)

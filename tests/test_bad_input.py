@@ -293,3 +293,17 @@ def test_fit_trains_inside_a_callers_no_grad():
         assert not torch.is_grad_enabled()  # the caller's mode is restored
     for est in (pivot, dnn):
         assert roc_auc_score(y, est.predict_proba(X)[:, 1]) > 0.85
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [e for e in check_instances() if not e.__sklearn_tags__().input_tags.allow_nan],
+    ids=lambda e: type(e).__name__,
+)
+def test_nan_is_refused_naming_the_columns(estimator):
+    """An estimator without missing-value handling names the columns holding NaN."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["pt", "eta", "phi"])
+    X.loc[3, "eta"] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in column\(s\) \['eta'\]"):
+        clone(estimator).fit(X, np.arange(40) % 2)

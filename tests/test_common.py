@@ -17,6 +17,7 @@ def test_every_public_estimator_is_checked():
         "CWoLaClassifier",
         "DNNClassifier",
         "FSEAttentionClassifier",
+        "FlowAnomalyDetector",
         "MDAClassifier",
         "NSigmaClassifier",
         "PivotClassifier",

@@ -116,3 +116,34 @@ def test_refusals(tmp_path):
         to_onnx(soft, tmp_path / "o2", layout="o2physics")
     with pytest.raises(ValueError, match="layout"):
         to_onnx(soft, tmp_path / "x.onnx", layout="tf")
+
+
+@pytest.mark.parametrize("preprocessing", ["quantile", "standard"])
+def test_flow_detector_onnx_gives_score_samples(tmp_path, preprocessing):
+    """Raw features (context column included, values far outside the training range)
+    in, the log-density of score_samples out, with the transform in the graph."""
+    import onnxruntime as ort
+
+    from skhep_ml import FlowAnomalyDetector
+
+    rng = np.random.default_rng(0)
+    m = rng.uniform(1, 2, 1500)
+    X = pd.DataFrame(
+        {"m": m, "a": m + rng.normal(0, 0.1, 1500), "k": rng.integers(0, 4, 1500) * 1.0}
+    )
+    flow = FlowAnomalyDetector(
+        context="m", preprocessing=preprocessing, n_transforms=2, hidden_layers=(16,),
+        max_epochs=3, random_state=0, verbose=0,
+    ).fit(X)  # fmt: skip
+    files = to_onnx(flow, tmp_path / "flow.onnx")
+    X_new = pd.concat([X.iloc[:200], pd.DataFrame({"m": [5.0, -1.0], "a": [9.0, 0.0], "k": 7.0})])
+    sess = ort.InferenceSession(str(files[0]))
+    out = sess.run(None, {"features": X_new.to_numpy(np.float32)})[0]
+    ref = flow.score_samples(X_new)
+    assert out.shape == (202,)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    meta = json.loads(files[1].read_text())
+    assert meta["context"] == ["m"] and meta["feature_names"] == ["m", "a", "k"]
+    assert meta["offset"] == pytest.approx(flow.offset_)
+    with pytest.raises(ValueError, match="layout='single'"):
+        to_onnx(flow, tmp_path / "o2", layout="o2physics")

@@ -1,6 +1,7 @@
 """Pure torch modules of skhep_ml (no scikit-learn in here)."""
 
 from skhep_ml.nn.autoencoder import Autoencoder, VariationalAutoencoder, gaussian_kl
+from skhep_ml.nn.flow import DensityFlow
 from skhep_ml.nn.fse import FSEAttentionNet
 from skhep_ml.nn.layers import Standardize, activation, feature_scaling
 from skhep_ml.nn.mda import (
@@ -25,6 +26,7 @@ __all__ = [
     "Autoencoder",
     "CategoricalAdversary",
     "ClusterCNN",
+    "DensityFlow",
     "FSEAttentionNet",
     "GradientReversal",
     "HitGraphNet",

@@ -1,7 +1,7 @@
 """Autoencoder and variational autoencoder (pure torch).
 
-Both expect inputs scaled to [0, 1] and reconstruct them through a sigmoid
-output. ``hidden_layers`` lists the widths from the input to the output; the
+Both reconstruct their input through a linear output, or through a sigmoid
+(``output_activation="sigmoid"``) for inputs scaled to [0, 1]. ``hidden_layers`` lists the widths from the input to the output; the
 layer at index ``len(hidden_layers) // 2`` is the bottleneck (the latent space
 of the variational autoencoder), e.g. the AMS-02 antihelium network
 ``[41, 10, 5, 10, 41]`` is ``hidden_layers=(10, 5, 10)`` on 41 inputs.
@@ -29,7 +29,7 @@ def _split_layers(hidden_layers: Sequence[int]) -> tuple[list[int], int, list[in
 
 
 class Autoencoder(nn.Module):
-    """Fully connected autoencoder with a sigmoid output.
+    """Fully connected autoencoder.
 
     Parameters
     ----------
@@ -40,6 +40,8 @@ class Autoencoder(nn.Module):
         Hidden activation, see :func:`skhep_ml.nn.layers.activation`.
     dropout : float
         Dropout after each hidden activation.
+    output_activation : str or None
+        ``"sigmoid"`` for inputs in [0, 1]; None (linear) for unbounded inputs.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class Autoencoder(nn.Module):
         hidden_layers: Sequence[int] = (10, 5, 10),
         activation: str = "relu",
         dropout: float = 0.0,
+        output_activation: str | None = "sigmoid",
     ):
         super().__init__()
         _split_layers(hidden_layers)  # validates
@@ -57,7 +60,7 @@ class Autoencoder(nn.Module):
             n_features,
             activation=activation,
             dropout=dropout,
-            output_activation="sigmoid",
+            output_activation=output_activation,
         )
 
     def forward(self, x):
@@ -79,6 +82,8 @@ class VariationalAutoencoder(nn.Module):
         Widths from input to output; the middle one is the latent dimension.
     activation : str
     dropout : float
+    output_activation : str or None
+        Of the decoder: ``"sigmoid"`` for inputs in [0, 1], None (linear) otherwise.
 
     Returns (forward)
     -----------------
@@ -91,6 +96,7 @@ class VariationalAutoencoder(nn.Module):
         hidden_layers: Sequence[int] = (10, 5, 10),
         activation: str = "relu",
         dropout: float = 0.0,
+        output_activation: str | None = "sigmoid",
     ):
         super().__init__()
         enc, latent, dec = _split_layers(hidden_layers)
@@ -98,7 +104,7 @@ class VariationalAutoencoder(nn.Module):
         self.encoder = MLP(n_features, enc, 2 * latent, activation=activation, dropout=dropout)
         self.decoder = MLP(
             latent, dec, n_features, activation=activation, dropout=dropout,
-            output_activation="sigmoid",
+            output_activation=output_activation,
         )  # fmt: skip
 
     def encode(self, x):
