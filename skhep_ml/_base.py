@@ -38,11 +38,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skhep_ml import _nets
+from skhep_ml._outlier import OutlierScoresMixin, offset_from_training
 from skhep_ml._scaling import TRANSFORMS, FeatureTransform
 from skhep_ml.utils import (
     check_random_state_seed,
@@ -497,7 +498,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
         return tags
 
 
-class BaseNeuralOutlierDetector(OutlierMixin, BaseNeuralEstimator):
+class BaseNeuralOutlierDetector(OutlierScoresMixin, BaseNeuralEstimator):
     """Unsupervised detector on the shared base, with scikit-learn's outlier API.
 
     As :class:`sklearn.ensemble.IsolationForest`: :meth:`score_samples` is
@@ -567,12 +568,7 @@ class BaseNeuralOutlierDetector(OutlierMixin, BaseNeuralEstimator):
 
     def _post_fit(self, Xt, y, sample_weight, train_idx, valid_idx):
         # offset_ from all training rows, also when the fit was interrupted
-        raw = self._raw_score(Xt)
-        if self.contamination == "auto":
-            q1, q3 = np.percentile(raw, [25.0, 75.0])
-            self.offset_ = -float(q3 + 1.5 * (q3 - q1))
-        else:
-            self.offset_ = float(np.percentile(-raw, 100.0 * self.contamination))
+        self.offset_ = offset_from_training(-self._raw_score(Xt), self.contamination)
 
     def _validated(self, X):
         check_is_fitted(self)
@@ -590,32 +586,6 @@ class BaseNeuralOutlierDetector(OutlierMixin, BaseNeuralEstimator):
         ndarray of shape (n_samples,)
         """
         return -self._raw_score(self._validated(X))
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for outliers.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """-1 for outliers (``decision_function < 0``), +1 for inliers.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of int of shape (n_samples,)
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sklearn.base import OutlierMixin, _fit_context, clone
+from sklearn.base import _fit_context, clone
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
+from skhep_ml._outlier import OutlierScoresMixin, offset_from_training
 from skhep_ml.metrics import anomaly_response_method, anomaly_score
 from skhep_ml.utils import validate_fit_data, validate_predict_data
 
@@ -23,7 +24,7 @@ _DTYPES = [np.float64, np.float32]
 _N_QUANTILES = 1000
 
 
-class AnomalyScoreEnsemble(OutlierMixin, _BaseComposition):
+class AnomalyScoreEnsemble(OutlierScoresMixin, _BaseComposition):
     """Average of the standardised anomaly scores of several outlier detectors.
 
     Detectors see different kinds of anomalies (an isolation forest the rows
@@ -278,7 +279,7 @@ class AnomalyScoreEnsemble(OutlierMixin, _BaseComposition):
         raw = self._raw_scores(X)
         self.scalers_ = [self._scaler(raw.shape[0]).fit(raw[:, [j]]) for j in range(raw.shape[1])]
         training = self._combine(self._standardize(raw))
-        self.offset_ = float(np.percentile(training, 100.0 * self.contamination))
+        self.offset_ = offset_from_training(training, self.contamination)
         return self
 
     def _scaler(self, n_samples):
@@ -329,29 +330,3 @@ class AnomalyScoreEnsemble(OutlierMixin, _BaseComposition):
         ndarray of shape (n_samples,)
         """
         return self._combine(self.standardized_scores(X))
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for outliers.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """-1 for outliers (``decision_function < 0``), +1 for inliers.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of int of shape (n_samples,)
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)

@@ -86,7 +86,7 @@ def _name_nan_columns(X, error):
     if arr.ndim != 2:
         raise error
     cols = np.flatnonzero(np.isnan(arr).any(axis=0))
-    names = list(getattr(X, "columns", cols))
+    names = list(X.columns) if hasattr(X, "columns") else list(range(arr.shape[1]))
     named = [names[j] for j in cols]
     raise ValueError(
         f"Input X contains NaN in column(s) {named[:10]}{' ...' if len(named) > 10 else ''} "

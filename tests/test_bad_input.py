@@ -307,3 +307,10 @@ def test_nan_is_refused_naming_the_columns(estimator):
     X.loc[3, "eta"] = np.nan
     with pytest.raises(ValueError, match=r"NaN in column\(s\) \['eta'\]"):
         clone(estimator).fit(X, np.arange(40) % 2)
+
+
+def test_nan_in_an_array_names_the_column_positions():
+    X = np.random.default_rng(0).normal(size=(30, 5))
+    X[2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in column\(s\) \[3\] \(1 row\(s\)\)"):
+        AutoencoderAnomalyDetector(max_epochs=1).fit(X)
