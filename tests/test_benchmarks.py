@@ -291,3 +291,34 @@ def test_anomaly_headline_states_best_row_paired_verdicts_and_the_flow_sic():
     assert "AE +0.05 ± 0 **ahead**, Flow +0.1 ± 0 **ahead**; Flow max SIC 2.60" in lhco
     assert "AE -0.05 ± 0 **behind**" in magic and "max SIC" not in magic
     assert "\n" not in head["text"] and len(head["text"]) < 400
+
+
+def test_anomaly_defaults_rule_takes_the_best_mean_among_fast_enough_candidates(tmp_path):
+    """The protocol's rule: the best mean paired AUC difference to IsolationForest,
+    among candidates whose LHCO fit (scaled to 60k events, corrected for the load)
+    stays under 2 minutes."""
+    from benchmarks import anomaly_defaults as ad
+
+    auc = {ad.IFOREST: 0.70, "AE a": 0.72, "AE b": 0.80, "Flow a": 0.75, "Flow b": 0.90}
+    fit = {ad.IFOREST: 1.0, "AE a": 10.0, "AE b": 10.0, "Flow a": 30.0, "Flow b": 30.0}
+    records = [
+        {
+            "dataset": data,
+            "seed": seed,
+            "candidate": name,
+            "n_train": 100,
+            "ROC AUC": a,
+            "max SIC": 1.0,
+            # "Flow b" is slow on LHCO: 50 s x 3 = 150 s alone (load 1), too slow;
+            # "AE b" is slow only under load 4 on the machine's cores: fast alone
+            "fit time [s]": 50.0 if name == "Flow b" else fit[name] * (4 if name == "AE b" else 1),
+            "load before fit": 4.0 * (os.cpu_count() or 1) / 2 if name == "AE b" else 1.0,
+            "epochs": 10,
+        }
+        for data in ("LHCO data_test", "toy")
+        for seed in (0, 1)
+        for name, a in auc.items()
+    ]
+    ad.report(records, {"seeds": [0, 1], "quick": True}, tmp_path)
+    chosen = json.loads((tmp_path / "anomaly_defaults.json").read_text())["headline"]
+    assert chosen["numbers"]["chosen"] == {"AE": "AE b", "Flow": "Flow a"}
