@@ -519,11 +519,13 @@ def targets(records):
         )
         fits = lhco.groupby("method", sort=False)["fit time [s]"].max()
         slow = {m: fits[m] for m in OURS if m in fits}
+        defaults = [slow[m] for m in (AE, FLOW) if m in slow]
         lines.append(
-            "- Fit of the default detectors on the 60k x 4 LHCO events under 2 minutes on 2 "
-            "cores (slowest of the seeds, with the load of this run, stated above): "
+            "- Fit of the default detectors (AE and Flow; the VAE is an option) on the 60k x 4 "
+            "LHCO events under 2 minutes on 2 cores (slowest of the seeds, with the load of "
+            "this run, stated above): "
             + ", ".join(f"{m} {t:.0f} s" for m, t in slow.items())
-            + f": **{'met' if max(slow.values()) < 120 else 'not met'}**."
+            + f": **{'met' if defaults and max(defaults) < 120 else 'not met'}**."
         )
     lines.append(
         "\nWhat was tried to choose the defaults, with the numbers of every candidate on "
