@@ -63,16 +63,15 @@ class _PiecewiseLinear(nn.Module):
 
 
 class _LogDensity(nn.Module):
-    """Raw features -> transform -> column order of the flow -> log-density, [N]."""
+    """Raw features -> feature transform -> log-density of the flow, [N]."""
 
-    def __init__(self, transform, order, flow):
+    def __init__(self, transform, flow):
         super().__init__()
         self.transform = transform
-        self.register_buffer("order", torch.as_tensor(order, dtype=torch.long))
         self.flow = flow
 
     def forward(self, x):
-        return self.flow(self.transform(x)[:, self.order])
+        return self.flow(self.transform(x))
 
 
 class _Probabilities(nn.Module):
@@ -273,10 +272,8 @@ def to_onnx(estimator, path, *, layout="single", opset=17):
 def _flow_to_onnx(estimator, path, opset):
     n = estimator.n_features_in_
     ctx = estimator.context_index_
-    order = np.r_[np.setdiff1d(np.arange(n), ctx), ctx]
     module = _LogDensity(
         _PiecewiseLinear(*estimator.transform_.knots()),
-        order,
         copy.deepcopy(estimator.net_.module_).cpu().float(),
     )
     path.parent.mkdir(parents=True, exist_ok=True)

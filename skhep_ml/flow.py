@@ -182,19 +182,13 @@ class FlowAnomalyDetector(BaseNeuralOutlierDetector):
             )
         return np.asarray(positions, dtype=int)
 
-    def _order(self, Xt):
-        """Columns reordered as the module wants them: modelled ones, then the context."""
-        ctx = self.context_index_
-        rest = np.setdiff1d(np.arange(Xt.shape[1]), ctx)
-        return np.ascontiguousarray(Xt[:, np.r_[rest, ctx]])
-
     def _check_params(self):
         check_layer_widths(self.hidden_layers, "hidden_layers", allow_empty=False)
 
     def _build_module(self, X, y):
         return DensityFlow(
             X.shape[1],
-            n_context=len(self.context_index_),
+            context_columns=self.context_index_,
             flow=self.flow,
             n_transforms=self.n_transforms,
             hidden_layers=tuple(self.hidden_layers),
@@ -219,12 +213,9 @@ class FlowAnomalyDetector(BaseNeuralOutlierDetector):
     def _target(self, Xt):
         return np.zeros(len(Xt), dtype=np.float32)  # a density has no target
 
-    def _fit_net(self, Xt, y, sample_weight, **kwargs):
-        return super()._fit_net(self._order(Xt), y, sample_weight, **kwargs)
-
     def _raw_score(self, Xt):
         """Negative log-density (higher = more anomalous), in float64."""
-        return -self._forward(self._order(Xt), dtype=torch.float64).astype(np.float64)
+        return -self._forward(Xt, dtype=torch.float64).astype(np.float64)
 
     # -- API -------------------------------------------------------------------
     def sample(self, n_samples=None, *, context=None, random_state=None):
@@ -277,27 +268,26 @@ class FlowAnomalyDetector(BaseNeuralOutlierDetector):
         else:
             n = len(rows)
         module, device = self.net_.module_, self.net_.device
-        ordered_ctx = None
+        ctx = self.context_index_  # in the order of the context parameter
+        values = np.setdiff1d(np.arange(self.n_features_in_), ctx)
+        Xt = np.zeros((n, self.n_features_in_))
         if rows is not None:
             # the context's transformed values: transform full rows holding it
             full = np.zeros((n, self.n_features_in_))
-            full[:, self.context_index_] = rows
-            ordered_ctx = self._order(self.transform_.transform(full))[:, -n_ctx:]
+            full[:, ctx] = rows
+            Xt[:, ctx] = self.transform_.transform(full)[:, ctx]
         seed = check_random_state_seed(random_state)
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             torch.manual_seed(seed)
             module.eval()
             ctx_t = None
-            if ordered_ctx is not None:
-                ctx_t = torch.as_tensor(ordered_ctx, dtype=torch.float32, device=device)
-            drawn = module.sample(n, ctx_t).cpu().numpy().astype(np.float64)
-        ordered = drawn if ordered_ctx is None else np.c_[drawn, ordered_ctx]
-        rest = np.setdiff1d(np.arange(self.n_features_in_), self.context_index_)
-        Xt = np.empty_like(ordered)
-        Xt[:, np.r_[rest, self.context_index_]] = ordered
+            if rows is not None:
+                # the module reads its context columns in increasing position
+                ctx_t = torch.as_tensor(Xt[:, np.sort(ctx)], dtype=torch.float32, device=device)
+            Xt[:, values] = module.sample(n, ctx_t).cpu().numpy()
         X = self.transform_.inverse_transform(Xt)
         if rows is not None:
-            X[:, self.context_index_] = rows  # exact, not through the round trip
+            X[:, ctx] = rows  # exact, not through the round trip
         return X
 
     def _context_rows(self, context, n_samples):

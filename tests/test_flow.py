@@ -56,6 +56,29 @@ def test_outlier_api_and_contamination():
     assert 0 < (auto.predict(X) == -1).mean() < 0.1
 
 
+def test_contamination_with_a_context_column_not_last():
+    """offset_ comes from the same log-densities as score_samples, whatever the column order."""
+    rng = np.random.default_rng(11)
+    m = rng.normal(size=2000)
+    X = pd.DataFrame({"a": rng.normal(size=2000), "mjj": m, "x": m + rng.normal(0, 0.3, 2000)})
+    flow = FlowAnomalyDetector(context="mjj", contamination=0.1, **FAST).fit(X)
+    assert (flow.predict(X) == -1).mean() == pytest.approx(0.1, abs=0.002)
+    draws = flow.sample(context=np.full(1000, 1.0), random_state=0)
+    np.testing.assert_array_equal(draws[:, 1], 1.0)
+    assert abs(draws[:, 2].mean() - 1.0) < 0.15 and abs(draws[:, 0].mean()) < 0.15
+
+
+def test_two_context_columns_in_any_order():
+    rng = np.random.default_rng(12)
+    u, v = rng.uniform(0, 1, (2, 3000))
+    X = pd.DataFrame({"u": u, "x": u - v + rng.normal(0, 0.05, 3000), "v": v})
+    flow = FlowAnomalyDetector(context=["v", "u"], **FAST).fit(X)
+    assert flow.context_index_.tolist() == [2, 0]
+    draws = flow.sample(context=np.tile([0.8, 0.3], (1000, 1)), random_state=0)  # v, u
+    np.testing.assert_array_equal(draws[:, [2, 0]], np.tile([0.8, 0.3], (1000, 1)))
+    assert abs(draws[:, 1].mean() - (0.3 - 0.8)) < 0.1
+
+
 def test_conditional_density_discounts_a_rare_context():
     """p(x | m) does not penalise a rare mass; p(x, m) does."""
     rng = np.random.default_rng(3)

@@ -4,11 +4,11 @@ The flow is a zuko flow (`zuko <https://github.com/probabilists/zuko>`_):
 a stack of masked autoregressive transforms, either affine (MAF,
 arXiv:1705.07057) or monotonic rational-quadratic splines (NSF,
 arXiv:1906.04032), whose conditioner networks also read the context. The
-input of :class:`DensityFlow` is one matrix whose last ``n_context`` columns
-are the context (e.g. the dijet mass of a bump hunt): the flow models
-``p(x | context)`` of the other columns, and ``forward`` returns the log-density
-of each row. One input matrix keeps the module exportable and the batch
-machinery of the estimators unchanged.
+input of :class:`DensityFlow` is one matrix in which the columns
+``context_columns`` are the context (e.g. the dijet mass of a bump hunt): the
+flow models ``p(x | context)`` of the other columns, and ``forward`` returns
+the log-density of each row. One input matrix keeps the module exportable and
+the batch machinery of the estimators unchanged.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ class DensityFlow(nn.Module):
     ----------
     n_features : int
         Columns of the input, context included.
-    n_context : int
-        The last ``n_context`` columns are the context; 0 for an
+    context_columns : sequence of int
+        Positions of the context columns in the input; empty for an
         unconditional density.
     flow : {"nsf", "maf"}
         Spline (NSF) or affine (MAF) autoregressive transforms.
@@ -50,7 +50,7 @@ class DensityFlow(nn.Module):
     def __init__(
         self,
         n_features: int,
-        n_context: int = 0,
+        context_columns: Sequence[int] = (),
         flow: str = "nsf",
         n_transforms: int = 4,
         hidden_layers: Sequence[int] = (64, 64),
@@ -59,13 +59,17 @@ class DensityFlow(nn.Module):
         super().__init__()
         if flow not in _FLOWS:
             raise ValueError(f"flow must be one of {sorted(_FLOWS)}, got {flow!r}.")
-        if not 0 <= n_context < n_features:
+        context = sorted({int(c) for c in context_columns})
+        values = [j for j in range(int(n_features)) if j not in context]
+        if not values or (context and not 0 <= context[0] <= context[-1] < n_features):
             raise ValueError(
-                f"n_context={n_context} must leave at least one of the {n_features} "
-                "columns to model."
+                f"context_columns={list(context_columns)} must be positions in "
+                f"range({n_features}) that leave at least one column to model."
             )
-        self.n_context = int(n_context)
-        self.n_modelled = int(n_features) - self.n_context
+        self.n_context = len(context)
+        self.n_modelled = len(values)
+        self.register_buffer("context_index", torch.tensor(context, dtype=torch.long))
+        self.register_buffer("value_index", torch.tensor(values, dtype=torch.long))
         kwargs = {"bins": int(bins)} if flow == "nsf" else {}
         self.flow = _FLOWS[flow](
             self.n_modelled,
@@ -76,10 +80,10 @@ class DensityFlow(nn.Module):
         )
 
     def split(self, x):
-        """(modelled columns, context or None)."""
+        """(modelled columns, context columns or None)."""
         if self.n_context == 0:
             return x, None
-        return x[..., : self.n_modelled], x[..., self.n_modelled :]
+        return x[..., self.value_index], x[..., self.context_index]
 
     def forward(self, x):
         values, context = self.split(x)
@@ -87,7 +91,7 @@ class DensityFlow(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, context=None):
-        """``n`` draws, or one draw per row of ``context`` (shape ``(m, n_context)``)."""
+        """``n`` draws of the modelled columns, or one per row of ``context`` ``(m, n_context)``."""
         if context is None:
             return self.flow().sample((n,))
         return self.flow(context).sample()
