@@ -86,6 +86,8 @@ def _name_nan_columns(X, error):
     if arr.ndim != 2:
         raise error
     cols = np.flatnonzero(np.isnan(arr).any(axis=0))
+    if cols.size == 0:
+        raise error
     names = list(X.columns) if hasattr(X, "columns") else list(range(arr.shape[1]))
     named = [names[j] for j in cols]
     raise ValueError(
@@ -125,7 +127,7 @@ def _check_X(estimator, X, *, allow_nan, reset, y="no_validation", dtype=np.floa
     except ValueError as error:
         if "could not convert" in str(error):
             _name_bad_column(X, error)
-        if "contains NaN" in str(error):
+        if "Input X contains NaN" in str(error):
             _name_nan_columns(X, error)
         raise
     return X if isinstance(y, str) and y == "no_validation" else (X, y)
