@@ -55,6 +55,8 @@ README_ORDER = (
     "fse_speed",
     "higgsml",
     "anomaly",
+    "anomaly_defaults",
+    "anomaly_fit_time",
     "decorrelation",
     "cwola",
     "domain",
