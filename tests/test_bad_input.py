@@ -181,7 +181,9 @@ def _interrupt_after(seconds):
     [
         DNNClassifier(hidden_layers=(16,), max_epochs=100_000, early_stopping=False),
         PivotClassifier(protected=-1, max_epochs=100_000, pretrain_epochs=100_000),
-        AutoencoderAnomalyDetector(hidden_layers=(8, 2, 8), max_epochs=100_000),
+        AutoencoderAnomalyDetector(
+            hidden_layers=(8, 2, 8), max_epochs=100_000, early_stopping=False
+        ),
     ],
     ids=lambda e: type(e).__name__,
 )
