@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
@@ -206,3 +207,22 @@ def test_warm_start_continues_from_the_fitted_weights(manifold):
     fresh = AutoencoderAnomalyDetector(warm_start=False, **kw).fit(manifold).fit(manifold)
     assert len(fresh.history_) == 10
     assert fresh.history_[0, "train_loss"] == pytest.approx(first[0])
+
+
+@pytest.mark.parametrize("n_features, layers", [(4, (8, 1, 8)), (14, (28, 3, 28))])
+def test_auto_layers_follow_the_rule_with_a_narrow_bottleneck(n_features, layers):
+    """hidden_layers="auto" is (2n, n // 4, 2n): the bottleneck is always narrower than
+    the input (v0.1's 5-wide bottleneck on LHCO's 4 features could learn the identity)."""
+    X = np.random.default_rng(0).normal(size=(200, n_features))
+    ad = AutoencoderAnomalyDetector(max_epochs=1, random_state=0, verbose=0).fit(X)
+    widths = [m.out_features for m in ad.net_.module_.modules() if isinstance(m, torch.nn.Linear)]
+    assert tuple(widths[:-1]) == layers and widths[-1] == n_features
+    assert layers[1] < n_features
+
+
+def test_minmax_preprocessing_keeps_the_v01_sigmoid_output():
+    X = np.random.default_rng(0).uniform(0, 5, size=(200, 3))
+    ad = AutoencoderAnomalyDetector(preprocessing="minmax", max_epochs=1, verbose=0).fit(X)
+    assert isinstance(list(ad.net_.module_.modules())[-1], torch.nn.Sigmoid)
+    std = AutoencoderAnomalyDetector(max_epochs=1, verbose=0).fit(X)
+    assert not any(isinstance(m, torch.nn.Sigmoid) for m in std.net_.module_.modules())
