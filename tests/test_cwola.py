@@ -304,14 +304,54 @@ def test_random_state_reproducible_and_pickle(dijet, fitted):
     assert_array_equal(restored.select(efficiency=0.1), fitted.select(efficiency=0.1))
 
 
-def test_default_inner_estimator_is_dnn(dijet):
-    assert CWoLaClassifier()._base_estimator().__class__ is DNNClassifier
+def test_default_inner_estimator_is_boosted_trees_and_the_network_one_parameter_away(dijet):
+    base = CWoLaClassifier()._base_estimator()
+    assert isinstance(base, HistGradientBoostingClassifier)
+    assert base.get_params()["early_stopping"] is True
     X, y = dijet
     dnn = DNNClassifier(hidden_layers=(8,), max_epochs=3, batch_size=256, random_state=0)
     clf = CWoLaClassifier(estimator=dnn, n_folds=3, random_state=0).fit(X.iloc[:1500], y[:1500])
     assert isinstance(clf.estimators_[0][0], DNNClassifier)
     assert clf.estimators_[0][0] is not dnn
     assert clf.predict_proba(X.iloc[:5]).shape == (5, 2)
+
+
+class _RecordsValidation(HistGradientBoostingClassifier):
+    """HistGradientBoosting that keeps the size of the validation set it was given."""
+
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+        self.n_val_ = None if X_val is None else len(X_val)
+        return super().fit(
+            X, y, sample_weight, X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val
+        )
+
+
+def test_default_trees_stop_early_on_the_validation_fold(dijet):
+    X, y = dijet
+    inner = _RecordsValidation(max_iter=300, early_stopping=True, random_state=0)
+    clf = CWoLaClassifier(estimator=inner, n_folds=3, random_state=0).fit(X, y)
+    for _k, models in enumerate(clf.estimators_):
+        for model in models:
+            # each model early-stopped on its own validation fold (a third of the rows),
+            # not on a random tenth of its training folds
+            assert model.n_val_ == pytest.approx(len(X) / 3, abs=2)
+            assert model.n_iter_ < 300
+    # without early stopping nothing is passed
+    plain = clone(clf).set_params(estimator=_RecordsValidation(max_iter=5, early_stopping=False))
+    assert plain.fit(X, y).estimators_[0][0].n_val_ is None
+
+
+def test_n_jobs_does_not_change_the_result_and_verbose_shows_fold_progress(dijet, capsys):
+    X, _y = dijet
+    kw = dict(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0)
+    one = CWoLaClassifier(**kw, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert "model 6/6 (test fold 2, validation fold 1)" in out
+    assert "test fold 3/3 scored out of fold" in out
+    two = CWoLaClassifier(**kw, n_jobs=2).fit(X)
+    assert_allclose(two.oof_scores_, one.oof_scores_)
+    assert_allclose(two.validation_loss_, one.validation_loss_)
+    assert one.fit_time_ > 0
 
 
 def test_n_inits_keeps_the_best_validation_loss(dijet):
@@ -615,3 +655,166 @@ def test_dijet_fit_is_a_falling_spectrum_and_cannot_peak_in_the_window():
     b, db = fit.expected(*SR)
     assert b < 5 and np.isfinite(db)
     assert local_significance(counts[5:9].sum(), b, db) > 5
+
+
+# --------------------------------------------------------------------------- #
+# score(X, y=None): tuning on fit(X)
+# --------------------------------------------------------------------------- #
+def test_score_is_the_mixed_sample_auc_and_grid_search_runs_on_fit_X(dijet, fitted):
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    X, y = dijet
+    sr = ((X.mjj >= SR[0]) & (X.mjj < SR[1])).to_numpy()
+    sb = ~sr & (X.mjj >= SR[0] - 0.4).to_numpy() & (X.mjj < SR[1] + 0.4).to_numpy()
+    keep = sr | sb
+    expected = roc_auc_score(sr[keep], fitted.predict_proba(X)[keep, 1])
+    assert fitted.score(X) == pytest.approx(expected)
+    # with truth labels, the signal-vs-background AUC
+    assert fitted.score(X, y) == pytest.approx(roc_auc_score(y, fitted.predict_proba(X)[:, 1]))
+    est = CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0)
+    scores = cross_val_score(est, X, cv=2)
+    assert np.isfinite(scores).all() and (scores > 0.5).all()  # 10 % signal in the SR
+    search = GridSearchCV(est, {"sideband_width": [0.2, 0.4]}, cv=2).fit(X)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_["sideband_width"] in (0.2, 0.4)
+
+
+def test_score_on_background_only_is_near_one_half():
+    X, _ = make_dijet_resonance(20000, 0, mjj_range=(2.8, 4.4), random_state=3)
+    est = CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0)
+    est.fit(X.iloc[:10000])
+    assert abs(est.score(X.iloc[10000:]) - 0.5) < 0.03
+
+
+def test_score_errors(dijet, fitted):
+    X, y = dijet
+    plain = CWoLaClassifier(estimator=_xgb(), n_folds=3, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="fitted by fit\\(X, y\\): pass y"):
+        plain.score(X)
+    with pytest.raises(ValueError, match="not in classes_"):
+        plain.score(X, y + 5)
+    with pytest.raises(ValueError, match="both mixed samples"):
+        fitted.score(X[(X.mjj >= SR[0]) & (X.mjj < SR[1])])
+
+
+# --------------------------------------------------------------------------- #
+# background="interpolated" (CATHODE)
+# --------------------------------------------------------------------------- #
+def _small_flow():
+    from skhep_ml import FlowAnomalyDetector
+
+    # the default flow with fewer epochs (a much smaller one leaves the template
+    # visibly different from the data)
+    return FlowAnomalyDetector(max_epochs=30, verbose=0)
+
+
+def _mass_dependent(n, seed, n_signal=0):
+    """Dijet events whose lighter-jet mass follows mjj in the background (as ungroomed
+    jet masses do)."""
+    X, y = make_dijet_resonance(n, n_signal, mjj_range=(2.8, 4.4), random_state=seed)
+    return X.assign(mj1=X.mj1 * (X.mjj / 3.5) ** 4), y
+
+
+@pytest.fixture(scope="module")
+def interpolated():
+    X, _y = _mass_dependent(8000, 0)
+    clf = CWoLaClassifier(
+        signal_region=SR,
+        estimator=_xgb(),
+        n_folds=3,
+        background="interpolated",
+        density_estimator=_small_flow(),
+        random_state=0,
+    )
+    return X, clf.fit(X)
+
+
+def test_interpolated_template_is_sampled_at_signal_region_masses(interpolated):
+    X, clf = interpolated
+    sr = ((X.mjj >= SR[0]) & (X.mjj < SR[1])).to_numpy()
+    assert clf.n_template_ == 4 * sr.sum()
+    # the sidebands (here: every event outside the SR) feed the density, not the classifier
+    assert_array_equal(clf.mixed_labels_, np.where(sr, 1, -1))
+    assert clf.density_estimator_.context_index_.tolist() == [X.shape[1] - 1]
+    assert clf.density_estimator_.n_features_in_ == X.shape[1]
+    assert clf.oof_scores_.shape == (len(X),)
+    # the template is weighted to the signal-region total
+    assert clf.validation_loss_.shape == (3, 3)
+
+
+def test_claim_the_interpolated_template_does_not_learn_the_mass_where_sidebands_do(
+    interpolated,
+):
+    """On background only, with a feature that follows the mass: CWoLa's sidebands
+    differ from the signal region, so its classifier separates them (a fake signal),
+    while the template interpolated by the conditional density does not."""
+    X, cathode = interpolated
+    X_new, _ = _mass_dependent(8000, 1)
+    with pytest.warns(MassCorrelationWarning):
+        cwola = CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3, random_state=0).fit(
+            X
+        )
+    fake, interpolated = cwola.score(X_new) - 0.5, cathode.score(X_new) - 0.5
+    assert fake > 0.07  # the sidebands are told from the signal region by the mass
+    assert abs(interpolated) < 0.04  # data vs template: hardly separable
+    assert fake > 3 * abs(interpolated)
+
+
+def test_interpolated_finds_the_signal_and_hunts_bumps():
+    X, y = make_dijet_resonance(12000, 150, mjj_range=(2.8, 4.4), random_state=0)
+    clf = CWoLaClassifier(
+        signal_region=SR,
+        estimator=_xgb(),
+        n_folds=3,
+        background="interpolated",
+        density_estimator=_small_flow(),
+        random_state=0,
+    )
+    res = clf.bump_hunt(X, (1.0, 0.05), bins=np.linspace(2.8, 4.4, 17), windows=[SR])
+    z = res.table.significance.to_numpy()
+    assert z[1] > 2 * max(z[0], 1.0)
+    cut = res.estimators[0].select(efficiency=0.05)
+    assert y[cut].mean() > 5 * y.mean()
+
+
+def test_interpolated_bad_input():
+    X, _y = make_dijet_resonance(3000, 0, mjj_range=(2.8, 4.4), random_state=0)
+    clf = CWoLaClassifier(
+        signal_region=SR, background="interpolated", density_estimator=_small_flow()
+    )
+    with pytest.raises(ValueError, match="fit\\(X, y\\) takes the two mixed samples"):
+        clf.fit(X, (X.mjj > 3.5).astype(int))
+    with pytest.raises(ValueError, match="fewer than 100: too few to fit the density"):
+        clf.set_params(sideband_width=0.005).fit(X)
+
+
+# --------------------------------------------------------------------------- #
+# bad input of issue 13
+# --------------------------------------------------------------------------- #
+def test_mass_column_scaled_in_a_pipeline_is_detected():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _ = make_dijet_resonance(3000, 100, mjj_range=(2.8, 4.4), random_state=0)
+    clf = CWoLaClassifier(signal_region=SR, estimator=_xgb(), n_folds=3)
+    scaled = make_pipeline(StandardScaler().set_output(transform="pandas"), clf)
+    with pytest.raises(ValueError, match="was the mass column scaled") as err:
+        scaled.fit(X)
+    assert "spans [-" in str(err.value) and "'mjj'" in str(err.value)
+    names_lost = make_pipeline(StandardScaler(), clf)
+    with pytest.raises(ValueError, match="set_output\\(transform='pandas'\\)"):
+        names_lost.fit(X)
+
+
+def test_regions_without_events_name_the_cause():
+    X, _ = make_dijet_resonance(3000, 0, mjj_range=(2.8, 4.4), random_state=0)
+    clf = CWoLaClassifier(estimator=_xgb(), n_folds=3)
+    with pytest.raises(ValueError, match="No event has a mass in the signal region"):
+        clf.set_params(signal_region=(6.0, 6.5)).fit(X)  # a signal region inside no data
+    with pytest.raises(ValueError, match=r"The high sideband \[4.4, 4.6\) holds no events"):
+        clf.set_params(signal_region=(4.2, 4.4), sideband_width=0.2).fit(X)
+    with pytest.raises(ValueError, match="fewer than n_folds=3"):
+        clf.set_params(signal_region=(4.3, 4.39), sideband_width=0.01).fit(X.iloc[:300])
+    X.loc[3, "mjj"] = np.nan
+    with pytest.raises(ValueError, match="NaN in column\\(s\\) \\['mjj'\\]"):
+        clf.set_params(signal_region=SR, sideband_width=None).fit(X)
