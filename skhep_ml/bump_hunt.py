@@ -196,7 +196,7 @@ def bump_hunt(
     sqrt_s : float, default=13.0
         Collision energy in the units of the mass (13 for TeV).
     sample_weight : array-like of shape (n_samples,), optional
-    fit_method : {"minuit", "scipy"}, default="scipy"
+    fit_method : {"minuit", "scipy"}, default="minuit"
         The minimiser of the sideband fit (``method`` of
         :func:`~skhep_ml.stats.fit_dijet_background`).
 
@@ -220,8 +220,8 @@ def bump_hunt(
     ... )
     >>> res.table[["efficiency", "n_observed", "significance"]].round(2)
        efficiency  n_observed  significance
-    0        1.00      3737.0          2.79
-    1        0.05       278.0          5.95
+    0        1.00      3737.0          2.82
+    1        0.05       278.0          5.71
     """
     mass = np.asarray(mass, dtype=np.float64)
     weights = np.ones_like(mass) if sample_weight is None else np.asarray(sample_weight, float)

@@ -31,7 +31,7 @@ _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)
 #: The minimisers :func:`fit_dijet_background` offers.
 FIT_METHODS = ("minuit", "scipy")
 #: The default minimiser, chosen by ``benchmarks/sideband_fit.py``.
-DEFAULT_FIT_METHOD = "scipy"
+DEFAULT_FIT_METHOD = "minuit"
 #: Names of ``DijetFit.params``.
 DIJET_PARAM_NAMES = ("log_p1", "p2", "p3")
 
@@ -397,7 +397,7 @@ def fit_dijet_background(
         Collision energy (13 TeV for masses in TeV; 13000 for GeV).
     exclude : (float, float), optional
         A window of whole bins left out of the fit (the signal-region hypothesis).
-    method : {"minuit", "scipy"}, default="scipy"
+    method : {"minuit", "scipy"}, default="minuit"
         The minimiser (the default is ``DEFAULT_FIT_METHOD``).
 
         - ``"minuit"``: iminuit's MIGRAD on the deviance
@@ -410,6 +410,12 @@ def fit_dijet_background(
           range, which makes the problem well conditioned for HESSE.
         - ``"scipy"``: L-BFGS-B on ``-ln L`` with the analytic gradient and
           bounds, covariance the inverse Fisher information.
+
+        ``benchmarks/sideband_fit.py`` compares the two on background-only
+        toys of 50 to 1e6 events: with about 50 events L-BFGS-B stops short
+        of the minimum, while reporting convergence, in about 2 % of the
+        spectra (up to 40 units of ``-2 ln L`` above it); MIGRAD reaches the
+        minimum in every spectrum, at about 3 times the cost (a few ms).
     minos : bool, default=False
         Also run MINOS (``method="minuit"`` only): asymmetric errors in
         ``minos_errors``.
