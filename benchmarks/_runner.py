@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE_PACKAGES = ("skhep_ml", "numpy", "pandas", "scikit-learn", "torch", "skorch", "xgboost")
 OPTIONAL_PACKAGES = {  # distribution name -> module name
     "scipy": "scipy",
+    "iminuit": "iminuit",
     "onnxruntime": "onnxruntime",
     "onnx": "onnx",
     "hep_ml": "hep_ml",
