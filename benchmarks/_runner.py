@@ -60,6 +60,8 @@ README_ORDER = (
     "anomaly_fit_time",
     "decorrelation",
     "cwola",
+    "cwola_defaults",
+    "sideband_fit",
     "domain",
     "fuzz",
 )
