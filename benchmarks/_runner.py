@@ -61,6 +61,7 @@ README_ORDER = (
     "decorrelation",
     "cwola",
     "cwola_defaults",
+    "cwola_folds",
     "sideband_fit",
     "domain",
     "fuzz",

@@ -81,7 +81,8 @@ N_NULL_SEEDS_INTERPOLATED = 2
 
 def sizes(quick):
     """(background events over the full mjj range, test events per class, null seeds, folds)."""
-    return (60_000, 20_000, 2, 3) if quick else (200_000, 50_000, 6, 5)
+    # full size: CWoLaClassifier's default number of folds (chosen by `cwola_folds`)
+    return (60_000, 20_000, 2, 3) if quick else (200_000, 50_000, 6, CWoLaClassifier().n_folds)
 
 
 def _supervised(seed=0):
@@ -607,8 +608,8 @@ def headline(records, meta):
 NOTES = """\
 - Inner classifier everywhere (CWoLa, CATHODE, the idealised detector and the supervised
   bound): `CWoLaClassifier`'s default (see the stamp), chosen by the protocol of
-  `cwola_defaults` on development events; nested 5-fold (each model trains on 3 folds,
-  early-stops on 1, scores the 5th).
+  `cwola_defaults` on development events, with its default number of folds (`cwola_folds`);
+  nested k-fold: each model trains on k - 2 folds, early-stops on 1, and scores the last.
 - CATHODE is `CWoLaClassifier(background="interpolated")`: a conditional flow
   (`FlowAnomalyDetector` defaults, the mass as context) fitted to every event outside the
   signal region, sampled 4 times per signal-region event at the signal-region masses; the
