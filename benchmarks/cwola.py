@@ -82,7 +82,7 @@ N_NULL_SEEDS_INTERPOLATED = 2
 def sizes(quick):
     """(background events over the full mjj range, test events per class, null seeds, folds)."""
     # full size: CWoLaClassifier's default number of folds (chosen by `cwola_folds`)
-    return (60_000, 20_000, 2, 3) if quick else (200_000, 50_000, 6, CWoLaClassifier().n_folds)
+    return (60_000, 20_000, 2, 3) if quick else (100_000, 50_000, 2, CWoLaClassifier().n_folds)
 
 
 def _supervised(seed=0):
@@ -620,7 +620,7 @@ NOTES = """\
   Where the features follow the mass, the sidebands stop being a template and the
   interpolation is what works: `tests/test_cwola.py::test_claim_the_interpolated_template_`
   `does_not_learn_the_mass_where_sidebands_do`.
-- Background-only scans: CWoLa on every window of 0.4 TeV (sliding by 0.1) for 6 seeds;
+- Background-only scans: CWoLa on every window of 0.4 TeV (sliding by 0.1) for 2 seeds;
   CATHODE on 3 non-overlapping windows for 2 seeds (a flow per window and seed).
 - LHC Olympics: the background-only reference is the background rows of "data_test", selected
   with the truth label (377 signal rows removed). That is a perfect background template (the
