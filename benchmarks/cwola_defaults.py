@@ -123,48 +123,70 @@ def _datasets(args, seed):
     return out
 
 
-def run(args):
-    seeds = args.seeds[:1] if args.quick else list(SEEDS)
+def protocol_records(args, seeds, makers, key):
+    """Fit every candidate on every development dataset and seed.
+
+    ``makers``: candidate -> factory(seed) -> CWoLaClassifier; ``key``: the
+    column naming the candidate in the records.
+    """
     records = []
     for seed in seeds:
         for data_name, evaluate in _datasets(args, seed).items():
-            for name, make in candidates().items():
-                clf = CWoLaClassifier(estimator=make(seed), n_folds=N_FOLDS, random_state=seed)
+            for name, make in makers.items():
+                clf = make(seed)
                 load = os.getloadavg()[0]
                 y_eval, s = evaluate(clf)
                 row = {
                     "dataset": data_name,
                     "seed": seed,
-                    "candidate": name,
+                    key: name,
                     "max SIC": max_sic(y_eval, s, min_background_efficiency=1e-3),
                     "fit time [s]": clf.fit_time_,
                     "load before fit": load,
                 }
                 records.append(row)
                 print(
-                    f"seed {seed} {data_name} | {name}: SIC {row['max SIC']:.2f} "
+                    f"seed {seed} {data_name} | {key} {name}: SIC {row['max SIC']:.2f} "
                     f"fit {clf.fit_time_:.1f} s (load {load:.1f})",
                     flush=True,
                 )
-    return report(records, {"seeds": seeds, "quick": args.quick}, args.out_dir)
+    return records
 
 
-def report(records, meta, out_dir):
-    """Summary, the choice by the rule, and the report (from the records alone)."""
+def protocol_summary(records, key):
+    """Every fit with its relative max SIC and idle fit time, and the per-candidate summary."""
     df = pd.DataFrame(records)
     df["relative max SIC"] = df["max SIC"] / df.groupby(["dataset", "seed"])["max SIC"].transform(
         "mean"
     )
     df["fit time alone [s]"] = idle_fit_time(df)
-    by = df.groupby("candidate", sort=False)
-    lhco = df[df.dataset.str.startswith("LHCO")].groupby("candidate", sort=False)
+    by = df.groupby(key, sort=False)
+    lhco = df[df.dataset.str.startswith("LHCO")].groupby(key, sort=False)
     summary = pd.DataFrame(
         {
             "mean relative max SIC": by["relative max SIC"].mean(),
             "worst relative max SIC": by["relative max SIC"].min(),
             "LHCO fit alone [s]": lhco["fit time alone [s]"].max(),
         }
-    ).join(df.pivot_table(index="candidate", columns="dataset", values="max SIC", sort=False))
+    ).join(df.pivot_table(index=key, columns="dataset", values="max SIC", sort=False))
+    return df, summary
+
+
+def run(args):
+    seeds = args.seeds[:1] if args.quick else list(SEEDS)
+    makers = {
+        name: lambda seed, make=make: CWoLaClassifier(
+            estimator=make(seed), n_folds=N_FOLDS, random_state=seed
+        )
+        for name, make in candidates().items()
+    }
+    records = protocol_records(args, seeds, makers, "candidate")
+    return report(records, {"seeds": seeds, "quick": args.quick}, args.out_dir)
+
+
+def report(records, meta, out_dir):
+    """Summary, the choice by the rule, and the report (from the records alone)."""
+    df, summary = protocol_summary(records, "candidate")
     eligible = summary[summary["LHCO fit alone [s]"].fillna(0) < 120]
     chosen = eligible["mean relative max SIC"].idxmax()
     sections = [

@@ -18,15 +18,9 @@ minutes alone on the machine.
 
 from __future__ import annotations
 
-import os
-
-import pandas as pd
-
 from benchmarks._runner import markdown_table, write_report
-from benchmarks.anomaly_defaults import idle_fit_time
-from benchmarks.cwola_defaults import _datasets
+from benchmarks.cwola_defaults import protocol_records, protocol_summary
 from skhep_ml import CWoLaClassifier
-from skhep_ml.metrics import max_sic
 
 TASK = "cwola_folds"
 SEEDS = (0, 1)
@@ -41,46 +35,14 @@ TUNING = (
 
 def run(args):
     seeds = args.seeds[:1] if args.quick else list(SEEDS)
-    records = []
-    for seed in seeds:
-        for data_name, evaluate in _datasets(args, seed).items():
-            for k in N_FOLDS:
-                clf = CWoLaClassifier(n_folds=k, random_state=seed)
-                load = os.getloadavg()[0]
-                y_eval, s = evaluate(clf)
-                row = {
-                    "dataset": data_name,
-                    "seed": seed,
-                    "n_folds": k,
-                    "max SIC": max_sic(y_eval, s, min_background_efficiency=1e-3),
-                    "fit time [s]": clf.fit_time_,
-                    "load before fit": load,
-                }
-                records.append(row)
-                print(
-                    f"seed {seed} {data_name} | n_folds {k}: SIC {row['max SIC']:.2f} "
-                    f"fit {clf.fit_time_:.1f} s (load {load:.1f})",
-                    flush=True,
-                )
+    makers = {k: lambda seed, k=k: CWoLaClassifier(n_folds=k, random_state=seed) for k in N_FOLDS}
+    records = protocol_records(args, seeds, makers, "n_folds")
     return report(records, {"seeds": seeds, "quick": args.quick}, args.out_dir)
 
 
 def report(records, meta, out_dir):
     """Summary, the choice by the rule, and the report (from the records alone)."""
-    df = pd.DataFrame(records)
-    df["relative max SIC"] = df["max SIC"] / df.groupby(["dataset", "seed"])["max SIC"].transform(
-        "mean"
-    )
-    df["fit time alone [s]"] = idle_fit_time(df)
-    by = df.groupby("n_folds")
-    lhco = df[df.dataset.str.startswith("LHCO")].groupby("n_folds")
-    summary = pd.DataFrame(
-        {
-            "mean relative max SIC": by["relative max SIC"].mean(),
-            "worst relative max SIC": by["relative max SIC"].min(),
-            "LHCO fit alone [s]": lhco["fit time alone [s]"].max(),
-        }
-    ).join(df.pivot_table(index="n_folds", columns="dataset", values="max SIC"))
+    df, summary = protocol_summary(records, "n_folds")
     eligible = summary[summary["LHCO fit alone [s]"].fillna(0) < 120]
     best = eligible["mean relative max SIC"].max()
     chosen = int(eligible.index[eligible["mean relative max SIC"] >= 0.98 * best].min())
