@@ -708,6 +708,17 @@ def _small_flow():
     return FlowAnomalyDetector(max_epochs=30, verbose=0)
 
 
+def _cathode():
+    return CWoLaClassifier(
+        signal_region=SR,
+        estimator=_xgb(),
+        n_folds=3,
+        background="interpolated",
+        density_estimator=_small_flow(),
+        random_state=0,
+    )
+
+
 def _mass_dependent(n, seed, n_signal=0):
     """Dijet events whose lighter-jet mass follows mjj in the background (as ungroomed
     jet masses do)."""
@@ -718,14 +729,7 @@ def _mass_dependent(n, seed, n_signal=0):
 @pytest.fixture(scope="module")
 def interpolated():
     X, _y = _mass_dependent(8000, 0)
-    clf = CWoLaClassifier(
-        signal_region=SR,
-        estimator=_xgb(),
-        n_folds=3,
-        background="interpolated",
-        density_estimator=_small_flow(),
-        random_state=0,
-    )
+    clf = _cathode()
     return X, clf.fit(X)
 
 
@@ -762,14 +766,7 @@ def test_claim_the_interpolated_template_does_not_learn_the_mass_where_sidebands
 
 def test_interpolated_finds_the_signal_and_hunts_bumps():
     X, y = make_dijet_resonance(12000, 150, mjj_range=(2.8, 4.4), random_state=0)
-    clf = CWoLaClassifier(
-        signal_region=SR,
-        estimator=_xgb(),
-        n_folds=3,
-        background="interpolated",
-        density_estimator=_small_flow(),
-        random_state=0,
-    )
+    clf = _cathode()
     res = clf.bump_hunt(X, (1.0, 0.05), bins=np.linspace(2.8, 4.4, 17), windows=[SR])
     z = res.table.significance.to_numpy()
     assert z[1] > 2 * max(z[0], 1.0)
