@@ -1,4 +1,4 @@
-"""Classification without labels (CWoLa) and the CWoLa bump hunt.
+"""Classification without labels (CWoLa), CATHODE templates and the bump hunt.
 
 A classifier trained to tell two mixed samples apart, each a mixture of the
 same signal and background with different signal fractions, is a monotonic
@@ -9,6 +9,11 @@ takes the mixed samples from data: events in a signal-region window of the
 resonance mass against events in the adjacent sidebands. The features must be
 nearly independent of the mass in the background, or the classifier learns the
 mass and sculpts a fake bump; :class:`CWoLaClassifier` warns when they are not.
+CATHODE (Hallin et al., arXiv:2109.00546; ``background="interpolated"``)
+lifts that requirement: a conditional density of the features given the mass,
+learned in the sidebands, is sampled inside the signal region, and the
+classifier learns the data against these samples, which follow the mass as
+the background does.
 
 Every event is scored by models that never saw it (nested k-fold): after
 ``fit``, ``oof_scores_`` hold these out-of-fold scores of the training rows,
