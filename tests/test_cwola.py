@@ -815,3 +815,12 @@ def test_regions_without_events_name_the_cause():
     X.loc[3, "mjj"] = np.nan
     with pytest.raises(ValueError, match="NaN in column\\(s\\) \\['mjj'\\]"):
         clf.set_params(signal_region=SR, sideband_width=None).fit(X)
+
+
+def test_interpolated_is_reproducible_and_pickles(interpolated):
+    X, clf = interpolated
+    again = clone(clf).fit(X)
+    assert_allclose(again.oof_scores_, clf.oof_scores_)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.score(X) == pytest.approx(clf.score(X))
