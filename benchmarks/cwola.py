@@ -157,6 +157,17 @@ def _hunt_row(method, est_factory, X, y, Xt, yt, sb, seed, n_test):
     return row, score, res
 
 
+def _supervised_row(method, background, signal, X_test, y_test, n_bkg_test, seed):
+    """The supervised bound: background rows against pure signal, scored on the test set."""
+    X = pd.concat([background[FEATURES], signal[FEATURES]], ignore_index=True)
+    y = np.r_[np.zeros(len(background)), np.ones(len(signal))]
+    sup = _supervised(seed)
+    fit_s = fit_timed(sup, X, y)
+    score = sup.predict_proba(X_test[FEATURES])[:, 1]
+    row = dict(method=method, s_over_b=np.nan, seed=seed, **_sic(y_test, score, n_bkg_test))
+    return {**row, "fit_seconds": fit_s}, score
+
+
 def _simulated(args, n_bkg, n_test, n_folds, records, curves, hunts):
     for seed in args.seeds:
         background, _ = make_dijet_resonance(n_bkg, 0, mjj_range=MJJ_RANGE, random_state=seed)
@@ -165,20 +176,8 @@ def _simulated(args, n_bkg, n_test, n_folds, records, curves, hunts):
         reference = reference[_in_sr(reference)]
         # supervised upper bound: signal-region background against pure signal
         Xs, _ = make_dijet_resonance(0, 20_000, mjj_range=SR, random_state=seed + 300)
-        Xsup = pd.concat([reference[FEATURES], Xs[FEATURES]], ignore_index=True)
-        ysup = np.r_[np.zeros(len(reference)), np.ones(len(Xs))]
-        sup = _supervised(seed)
-        fit_s = fit_timed(sup, Xsup, ysup)
-        score = sup.predict_proba(Xt[FEATURES])[:, 1]
-        records.append(
-            dict(
-                method="supervised",
-                s_over_b=np.nan,
-                seed=seed,
-                **_sic(yt, score, n_test),
-                fit_seconds=fit_s,
-            )
-        )
+        row, score = _supervised_row("supervised", reference, Xs, Xt, yt, n_test, seed)
+        records.append(row)
         curves.setdefault(("supervised", np.nan), sic_curve(yt, score))
         for sb in SB_LEVELS:
             X, y = _inject(background, sb, seed)
@@ -292,20 +291,10 @@ def _lhco(args, n_folds, records, curves):
         )
         curves.setdefault(("LHCO CWoLa data vs bkg", 0.0066), sic_curve(y_test, score))
         # supervised: extra signal against the same background rows
-        Xsup = pd.concat([reference[FEATURES], signal[FEATURES].iloc[:n_sig]], ignore_index=True)
-        ysup = np.r_[np.zeros(len(reference)), np.ones(n_sig)]
-        sup = _supervised(seed)
-        fit_s = fit_timed(sup, Xsup, ysup)
-        score = sup.predict_proba(test[FEATURES])[:, 1]
-        records.append(
-            dict(
-                method="supervised (LHCO)",
-                s_over_b=np.nan,
-                seed=seed,
-                **_sic(y_test, score, n_bkg_test),
-                fit_seconds=fit_s,
-            )
+        row, score = _supervised_row(
+            "supervised (LHCO)", reference, signal.iloc[:n_sig], test, y_test, n_bkg_test, seed
         )
+        records.append(row)
         curves.setdefault(("LHCO supervised", np.nan), sic_curve(y_test, score))
         print(f"LHCO seed {seed}: {records[-2]}", flush=True)
     return dict(
