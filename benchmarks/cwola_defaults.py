@@ -172,6 +172,17 @@ def protocol_summary(records, key):
     return df, summary
 
 
+def write_protocol_report(task, rule, df, summary, **kwargs):
+    """The report of a protocol round: its rule and choice, the summary and every fit."""
+    sections = [
+        ("Rule and choice", rule),
+        ("Summary (max SIC per dataset: mean over seeds)", summary.reset_index()),
+        ("Every fit", df),
+    ]
+    print(markdown_table(summary.reset_index()))
+    return write_report(task, sections, **kwargs)
+
+
 def run(args):
     seeds = args.seeds[:1] if args.quick else list(SEEDS)
     makers = {
@@ -189,22 +200,18 @@ def report(records, meta, out_dir):
     df, summary = protocol_summary(records, "candidate")
     eligible = summary[summary["LHCO fit alone [s]"].fillna(0) < 120]
     chosen = eligible["mean relative max SIC"].idxmax()
-    sections = [
-        (
-            "Rule and choice",
-            "The rule, fixed before the run: highest mean relative max SIC (eps_B >= 1e-3; "
-            "max SIC over the mean of all candidates on the same dataset and seed) over the "
-            "development datasets and seeds, among candidates whose LHCO fit (121k events, "
-            "nested 5-fold: 20 models) would take under 2 minutes alone on the machine "
-            f"(wall time x min(1, cores / load)). Chosen: **{chosen}**.",
-        ),
-        ("Summary (max SIC per dataset: mean over seeds)", summary.reset_index()),
-        ("Every fit", df),
-    ]
-    print(markdown_table(summary.reset_index()))
-    return write_report(
+    rule = (
+        "The rule, fixed before the run: highest mean relative max SIC (eps_B >= 1e-3; "
+        "max SIC over the mean of all candidates on the same dataset and seed) over the "
+        "development datasets and seeds, among candidates whose LHCO fit (121k events, "
+        "nested 5-fold: 20 models) would take under 2 minutes alone on the machine "
+        f"(wall time x min(1, cores / load)). Chosen: **{chosen}**."
+    )
+    return write_protocol_report(
         TASK,
-        sections,
+        rule,
+        df,
+        summary,
         out_dir=out_dir,
         records=records,
         meta={**meta, "s_over_b": S_OVER_B, "n_folds": N_FOLDS, "features": FEATURES},

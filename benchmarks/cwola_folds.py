@@ -18,8 +18,7 @@ minutes alone on the machine.
 
 from __future__ import annotations
 
-from benchmarks._runner import markdown_table, write_report
-from benchmarks.cwola_defaults import protocol_records, protocol_summary
+from benchmarks.cwola_defaults import protocol_records, protocol_summary, write_protocol_report
 from skhep_ml import CWoLaClassifier
 
 TASK = "cwola_folds"
@@ -46,22 +45,18 @@ def report(records, meta, out_dir):
     eligible = summary[summary["LHCO fit alone [s]"].fillna(0) < 120]
     best = eligible["mean relative max SIC"].max()
     chosen = int(eligible.index[eligible["mean relative max SIC"] >= 0.98 * best].min())
-    sections = [
-        (
-            "Rule and choice",
-            "The rule, fixed before the run: the smallest n_folds whose mean relative max SIC "
-            "(eps_B >= 1e-3; over the mean of the n_folds values on the same dataset and seed) "
-            "is within 2 % of the best, among those whose LHCO fit (121k events) would take "
-            "under 2 minutes alone on the machine (wall time x min(1, cores / load)). Chosen: "
-            f"**n_folds = {chosen}**.",
-        ),
-        ("Summary (max SIC per dataset: mean over seeds)", summary.reset_index()),
-        ("Every fit", df),
-    ]
-    print(markdown_table(summary.reset_index()))
-    return write_report(
+    rule = (
+        "The rule, fixed before the run: the smallest n_folds whose mean relative max SIC "
+        "(eps_B >= 1e-3; over the mean of the n_folds values on the same dataset and seed) "
+        "is within 2 % of the best, among those whose LHCO fit (121k events) would take "
+        "under 2 minutes alone on the machine (wall time x min(1, cores / load)). Chosen: "
+        f"**n_folds = {chosen}**."
+    )
+    return write_protocol_report(
         TASK,
-        sections,
+        rule,
+        df,
+        summary,
         out_dir=out_dir,
         records=records,
         meta={**meta, "n_folds": list(N_FOLDS)},
