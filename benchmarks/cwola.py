@@ -116,7 +116,7 @@ def _in_sr(X):
     return ((X.mjj >= SR[0]) & (X.mjj < SR[1])).to_numpy()
 
 
-def _inject(background, s_over_b, seed):
+def inject_signal(background, s_over_b, seed):
     """Background plus signal at S/B (counted in the signal region)."""
     n_sr = int(_in_sr(background).sum())
     # the fraction of signal inside the window (Gaussian peak, 3 % resolution)
@@ -180,7 +180,7 @@ def _simulated(args, n_bkg, n_test, n_folds, records, curves, hunts):
         records.append(row)
         curves.setdefault(("supervised", np.nan), sic_curve(yt, score))
         for sb in SB_LEVELS:
-            X, y = _inject(background, sb, seed)
+            X, y = inject_signal(background, sb, seed)
             for method, factory in (
                 ("CWoLa", lambda seed=seed: _cwola(n_folds, seed)),
                 ("CATHODE", lambda seed=seed: _cathode(n_folds, seed, args.quick)),
@@ -372,7 +372,7 @@ def run(args):
     _simulated(args, n_bkg, n_test, n_folds, records, curves, hunts)
 
     # a full scan with the 1 % signal (first seed) and the background-only scans
-    X, _ = _inject(
+    X, _ = inject_signal(
         make_dijet_resonance(n_bkg, 0, mjj_range=MJJ_RANGE, random_state=args.seeds[0])[0],
         0.01,
         args.seeds[0],

@@ -37,7 +37,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from benchmarks._runner import markdown_table, require_data, write_report
 from benchmarks.anomaly_defaults import idle_fit_time
-from benchmarks.cwola import FEATURES, MJJ_RANGE, SIDEBAND, SR, _inject
+from benchmarks.cwola import FEATURES, MJJ_RANGE, SIDEBAND, SR, inject_signal
 from skhep_ml import CWoLaClassifier, XGBoostBaseline
 from skhep_ml.datasets import load_lhco_rnd, make_dijet_resonance
 from skhep_ml.metrics import max_sic
@@ -81,7 +81,7 @@ def candidates():
 
 def _oof_like_scores(clf, X, rng):
     """Scores of new events, each by the ensemble of a random fold (as out of fold)."""
-    Xin = clf._inputs(np.asarray(X, dtype=np.float64))
+    Xin = np.delete(np.asarray(X, dtype=np.float64), clf.mass_index_, axis=1)
     folds = rng.integers(len(clf.estimators_), size=len(Xin))
     out = np.empty(len(Xin))
     for k, models in enumerate(clf.estimators_):
@@ -96,7 +96,7 @@ def _datasets(args, seed):
     background, _ = make_dijet_resonance(
         N_BACKGROUND, 0, mjj_range=MJJ_RANGE, random_state=100 + seed
     )
-    X, _ = _inject(background, S_OVER_B, 100 + seed)
+    X, _ = inject_signal(background, S_OVER_B, 100 + seed)
     Xe, ye = make_dijet_resonance(20_000, 20_000, mjj_range=SR, random_state=500 + seed)
 
     def dijet(clf):
