@@ -32,20 +32,30 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import numbers
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.special import softmax
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from skhep_ml import _nets
 from skhep_ml._outlier import OutlierScoresMixin, offset_from_training
 from skhep_ml._scaling import TRANSFORMS, FeatureTransform
+from skhep_ml.nn import AdversarialModel, DomainClassifier, classifier_of
 from skhep_ml.utils import (
+    check_class_weight_totals,
+    check_layer_widths,
     check_random_state_seed,
     class_weights,
     validate_fit_data,
@@ -57,8 +67,11 @@ __all__ = [
     "BaseNeuralClassifier",
     "BaseNeuralEstimator",
     "BaseNeuralOutlierDetector",
+    "DomainAdaptiveClassifier",
+    "domain_probe_auc",
     "fill_training_doc",
     "store_params",
+    "unlabelled_mask",
 ]
 
 # Rows per chunk when predicting: large enough that Python overhead vanishes.
@@ -124,20 +137,26 @@ def fill_training_doc(cls):
     """Class decorator: write the shared training parameters into the docstring.
 
     The docstring says ``{training_parameters}`` (indented as its other
-    parameters) where they go; the defaults are read from ``__init__``.
+    parameters) where they go, and a :class:`DomainAdaptiveClassifier` also
+    ``{domain_parameters}``; the defaults are read from ``__init__``.
     """
-    marker = "{training_parameters}"
     doc = cls.__doc__ or ""
-    if marker not in doc:
-        raise TypeError(f"{cls.__name__}'s docstring has no {marker} placeholder.")
+    if "{training_parameters}" not in doc:
+        raise TypeError(f"{cls.__name__}'s docstring has no {{training_parameters}} placeholder.")
     defaults = {
         name: p.default
         for name, p in inspect.signature(cls.__init__).parameters.items()
         if p.default is not inspect.Parameter.empty
     }
-    indent = doc[: doc.index(marker)].rsplit("\n", 1)[-1]
-    text = _TRAINING_PARAMETERS.format(**defaults).replace("\n", "\n" + indent)
-    cls.__doc__ = doc.replace(marker, text)
+    sections = {"{training_parameters}": _TRAINING_PARAMETERS}
+    if issubclass(cls, DomainAdaptiveClassifier):
+        if "{domain_parameters}" not in doc:
+            raise TypeError(f"{cls.__name__}'s docstring has no {{domain_parameters}} placeholder.")
+        sections["{domain_parameters}"] = _DOMAIN_PARAMETERS
+    for marker, template in sections.items():
+        indent = doc[: doc.index(marker)].rsplit("\n", 1)[-1]
+        doc = doc.replace(marker, template.format(**defaults).replace("\n", "\n" + indent))
+    cls.__doc__ = doc
     return cls
 
 
@@ -269,8 +288,12 @@ class BaseNeuralEstimator(BaseEstimator):
             inputs.update(extra)
         return inputs
 
+    def _fit_net_class(self):
+        """The skorch net class of this fit (``_net_class`` unless a subclass decides)."""
+        return self._net_class
+
     def _new_net(self, module, has_valid, train_split, device):
-        return self._net_class(
+        return self._fit_net_class()(
             module=module,
             criterion=self._build_criterion(),
             optimizer=self._optimizer_class(),
@@ -341,9 +364,9 @@ class BaseNeuralEstimator(BaseEstimator):
         """1-based epoch whose weights the model holds."""
         if not len(self.history_):
             return 0
-        best = [h["epoch"] for h in self.history_ if h.get("valid_loss_best")]
-        if best and self.early_stopping:
-            return best[-1]
+        stopper = dict(self.net_.callbacks_ or []).get("early_stopping")
+        if stopper is not None and getattr(stopper, "best_epoch_", 0):
+            return int(stopper.best_epoch_)  # the weights it restored
         return self.history_[-1]["epoch"]
 
     def _forward(self, X, dtype=None, fn=None):
@@ -357,17 +380,20 @@ class BaseNeuralEstimator(BaseEstimator):
         would be amplified. Integer entries of a dict input keep their dtype.
         A row whose output is not finite raises a ``ValueError``.
         """
-        module = self.net_.module_
+        # an adversary is a training device: ``fn`` gets the classifier
+        # (``self.net_.module_`` is the whole model, switched to eval mode too)
+        root = self.net_.module_
+        module = classifier_of(root)
         device = self.net_.device
         if dtype is not None:
-            module = copy.deepcopy(module).to(dtype)
+            root = module = copy.deepcopy(module).to(dtype)
         fn = fn or (lambda m, xb: m(**xb) if isinstance(xb, dict) else m(xb))
 
         def tensor(v, sl):
             return torch.as_tensor(v[sl], device=device, dtype=dtype if _is_float(v) else None)
 
-        was_training = module.training
-        module.eval()
+        was_training = root.training
+        root.eval()
         n = len(X["X"]) if isinstance(X, dict) else len(X)
         outputs = []
         try:
@@ -381,7 +407,7 @@ class BaseNeuralEstimator(BaseEstimator):
                     out = fn(module, xb)
                     outputs.append(out if isinstance(out, (tuple, list)) else (out,))
         finally:
-            module.train(was_training)
+            root.train(was_training)
         result = tuple(
             torch.cat([o[i] for o in outputs]).cpu().numpy() for i in range(len(outputs[0]))
         )
@@ -496,6 +522,330 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def unlabelled_mask(y):
+    """Rows labelled -1: the integer (numeric or object y) or the string "-1"."""
+    y = np.asarray(y)
+    if y.dtype.kind in "iuf":
+        return y == -1
+    if y.dtype.kind in "US":
+        return y == y.dtype.type("-1")
+    if y.dtype.kind == "O":
+        return np.fromiter(
+            (
+                (isinstance(v, numbers.Number) and not isinstance(v, bool) and v == -1)
+                or (isinstance(v, str) and v == "-1")
+                for v in y
+            ),
+            dtype=bool,
+            count=y.size,
+        )
+    return np.zeros(y.shape, dtype=bool)
+
+
+def _balanced_domain_weights(target, sample_weight):
+    """Weights that give source and target rows the same total (domain loss)."""
+    totals = np.array([np.abs(sample_weight[~target]).sum(), np.abs(sample_weight[target]).sum()])
+    if not totals[1] > 0:
+        raise ValueError(
+            "The target (unlabelled) rows have zero total sample_weight: the domain "
+            "classifier would have no target data. Give them weight, or set "
+            "domain_adaptation=None."
+        )
+    return (sample_weight * (0.5 * totals.sum() / totals[target.astype(int)])).astype(np.float32)
+
+
+#: Rows (at most) of the fresh domain probe run after a domain-adapted fit.
+_PROBE_ROWS = 10_000
+
+
+def domain_probe_auc(features, domain, random_state=0):
+    """Cross-validated ROC AUC of a fresh logistic regression telling the domains apart.
+
+    0.5: the features carry no domain information a linear probe can find.
+    NaN when either domain has fewer than 3 rows.
+    """
+    domain = np.asarray(domain).astype(int)
+    if min(np.bincount(domain, minlength=2)) < 3:
+        return float("nan")
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    cv = StratifiedKFold(3, shuffle=True, random_state=random_state)
+    score = cross_val_predict(probe, features, domain, cv=cv, method="decision_function")
+    return float(roc_auc_score(domain, score))
+
+
+_DOMAIN_PARAMETERS = """\
+domain_adaptation : {{"dann", "cdan"}} or None, default={domain_adaptation!r}
+    Adversarial domain adaptation to unlabelled target rows (real data):
+    ``"dann"`` (Ganin et al., arXiv:1505.07818) trains a domain classifier on
+    the learned features while the features learn to make it fail;
+    ``"cdan"`` (Long et al., arXiv:1705.10667) gives the domain classifier
+    the features ⊗ class probabilities, so that the features are aligned
+    class by class rather than as a whole. Target rows are marked
+    ``y = -1`` (scikit-learn's semi-supervised convention; with string
+    labels, the integer -1 in an object array or the string ``"-1"``), or
+    given by ``sample_domain < 0`` (skada's convention), or passed as
+    ``fit(..., X_target=...)``. ``None``: an ordinary classifier, for which
+    -1 is a label like any other.
+domain_lambda : float, default={domain_lambda}
+    Strength of the adversarial term: the classifier minimises
+    ``L_label - domain_lambda * L_domain``.
+domain_schedule : {{"dann", "fixed"}}, default={domain_schedule!r}
+    ``"dann"``: the strength rises as ``2 / (1 + exp(-10 p)) - 1`` with the
+    training progress ``p`` (the features first learn the task, then become
+    domain-invariant); ``"fixed"``: full strength from the start.
+domain_lr_ratio : float, default={domain_lr_ratio}
+    Learning rate of the domain classifier relative to ``lr`` (it follows
+    the learning-rate schedule): it must keep up with the features trained
+    against it, or they only fool a lagging classifier.
+domain_steps : int, default={domain_steps}
+    Updates of the domain classifier per minibatch, before the update of
+    the classifier.
+domain_hidden : tuple of int, default={domain_hidden}
+    Hidden widths of the domain classifier (batch-normalised input)."""
+
+
+class DomainAdaptiveClassifier(BaseNeuralClassifier):
+    """Neural classifier with optional adversarial domain adaptation (DANN / CDAN).
+
+    Subclasses provide ``_build_classifier(X, y)`` (the torch classifier,
+    with ``forward_features``) instead of ``_build_module``, and their class
+    docstring says ``{domain_parameters}`` where the shared domain-adaptation
+    parameters go. The training game is :class:`skhep_ml._nets.AdversarialNet`,
+    the module :class:`skhep_ml.nn.AdversarialModel` around the classifier.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNeuralClassifier._parameter_constraints,
+        "domain_adaptation": [StrOptions({"dann", "cdan"}), None],
+        "domain_lambda": [Interval(Real, 0, None, closed="left")],
+        "domain_schedule": [StrOptions({"dann", "fixed"})],
+        "domain_lr_ratio": [Interval(Real, 0, None, closed="neither")],
+        "domain_steps": [Interval(Integral, 1, None, closed="left")],
+        "domain_hidden": [tuple, list],
+    }
+
+    #: How the classifier's outputs become class probabilities (CDAN).
+    _probabilities = "softmax"
+
+    def _build_classifier(self, X, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, X_target=None, sample_domain=None):
+        """Fit on labelled rows, adapting to unlabelled target rows if any.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels. With ``domain_adaptation`` set, -1 marks an
+            unlabelled target-domain (real data) row.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights of the label loss (negative weights, as from NLO
+            simulation, subtract their row's loss; the labelled total of
+            every class must be positive) and of the domain loss, where the
+            two domains are balanced to equal total weight.
+        X_target : array-like or DataFrame of shape (n_target, n_features), default=None
+            More unlabelled target rows (weight 1).
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            skada's convention: a row with ``sample_domain < 0`` is a target
+            row (its ``y`` is ignored), the others are source rows.
+
+        Returns
+        -------
+        self
+        """
+        if self.domain_adaptation is None:
+            if X_target is not None or sample_domain is not None:
+                raise ValueError(
+                    "X_target or sample_domain was given but domain_adaptation=None: set "
+                    "domain_adaptation='dann' or 'cdan' to adapt to target rows."
+                )
+            return self._fit_validated(X, y, sample_weight)
+        warm = self.warm_start and hasattr(self, "net_")
+        X, y, sample_weight = validate_fit_data(
+            self, X, y, sample_weight, allow_nan=self._allow_nan(), reset=not warm
+        )
+        target = self._target_rows(y, sample_domain)
+        if X_target is not None:
+            X_target = validate_predict_data(self, X_target, allow_nan=self._allow_nan())
+            n = X_target.shape[0]
+            X = np.vstack([X, X_target])
+            y = np.concatenate([y, np.full(n, y[0], dtype=y.dtype)])
+            sample_weight = np.concatenate([sample_weight, np.ones(n, dtype=np.float32)])
+            target = np.concatenate([target, np.ones(n, dtype=bool)])
+        labelled = ~target
+        check_classification_targets(y[labelled])
+        classes = np.unique(y[labelled])
+        if classes.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs labelled rows (the source, y != -1) of at least 2 classes; "
+                f"got {classes.size} class."
+            )
+        check_class_weight_totals(y[labelled], sample_weight[labelled])
+        self._set_classes(classes, warm)
+        y_enc = np.full(y.shape[0], -1, dtype=np.int64)
+        y_enc[labelled] = np.searchsorted(self.classes_, y[labelled])
+        sample_weight = sample_weight.copy()
+        sample_weight[labelled] *= class_weights(
+            self.class_weight, y_enc[labelled], sample_weight[labelled], self.classes_
+        )
+        if warm and self.domain_adapted_ != bool(target.any()):
+            raise ValueError(
+                "warm_start continues the fitted network: "
+                + ("give target rows again" if self.domain_adapted_ else "it has no domain head")
+                + " (or refit with warm_start=False)."
+            )
+        self.domain_adapted_ = bool(target.any())
+        if not self.domain_adapted_:
+            return self._fit(X, y_enc, sample_weight)
+        extra = {
+            "adversary_target": target.astype(np.float32),
+            "adversary_weight": _balanced_domain_weights(target, sample_weight),
+        }
+        # target rows carry a placeholder label of weight 0 in the label loss
+        task_weight = np.where(target, 0.0, sample_weight).astype(np.float32)
+        self._domain_of_rows = target
+        try:
+            return self._fit_net(
+                X,
+                self._encode_target(np.maximum(y_enc, 0)),
+                task_weight,
+                stratify=y_enc,
+                extra=extra,
+            )
+        finally:
+            del self._domain_of_rows
+
+    def _target_rows(self, y, sample_domain):
+        if sample_domain is None:
+            return unlabelled_mask(y)
+        sample_domain = np.asarray(sample_domain).reshape(-1)
+        if sample_domain.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"sample_domain has {sample_domain.shape[0]} values but X has {y.shape[0]} rows."
+            )
+        if not np.issubdtype(sample_domain.dtype, np.integer):
+            raise ValueError(
+                "sample_domain must hold integers (source >= 0, target < 0, as in skada); "
+                f"got dtype {sample_domain.dtype}."
+            )
+        target = sample_domain < 0
+        masked = unlabelled_mask(y) & ~target
+        if masked.any():
+            raise ValueError(
+                f"{int(masked.sum())} source row(s) (sample_domain >= 0) have the masked "
+                "label -1; label them, or mark them as target rows (sample_domain < 0)."
+            )
+        return target
+
+    def _fit(self, X, y_enc, sample_weight):
+        self.domain_adapted_ = False  # a fit without target rows
+        return super()._fit(X, y_enc, sample_weight)
+
+    def _adapting(self):
+        return self.domain_adaptation is not None and getattr(self, "domain_adapted_", False)
+
+    def _build_module(self, X, y):
+        classifier = self._build_classifier(X, y)
+        if not self._adapting():
+            return classifier
+        check_layer_widths(self.domain_hidden, "domain_hidden")
+        kind = "features" if self.domain_adaptation == "dann" else "conditional"
+        model = AdversarialModel(classifier, None, kind, self._probabilities)
+        was_training = classifier.training
+        classifier.eval()
+        with torch.no_grad():  # the adversary's input width, from two rows
+            width = model.adversary_input(torch.as_tensor(X[:2]))[1].shape[1]
+        classifier.train(was_training)
+        activation = getattr(self, "activation", "relu")
+        model.adversary = DomainClassifier(width, self.domain_hidden, activation)
+        return model
+
+    def _fit_net_class(self):
+        return _nets.AdversarialNet if self._adapting() else self._net_class
+
+    def _net_kwargs(self):
+        kwargs = super()._net_kwargs()
+        if self._adapting():
+            kwargs.update(
+                penalty="adversary",
+                lambda_=self.domain_lambda,
+                lambda_schedule=self.domain_schedule,
+                adversary_steps=self.domain_steps,
+                adversary_lr_ratio=self.domain_lr_ratio,
+                valid_loss="task",
+                term_name="domain",
+            )
+        return kwargs
+
+    def _recorded_terms(self):
+        terms = list(super()._recorded_terms())
+        if self._adapting():
+            for split in ("train", "valid"):
+                for name in ("loss_clf", "loss_domain", "domain_acc"):
+                    terms.append((f"{split}_{name}", split == "train"))
+        return terms
+
+    def _post_fit(self, X, y, sample_weight, train_idx, valid_idx):
+        super()._post_fit(X, y, sample_weight, train_idx, valid_idx)
+        if not self._adapting():
+            return
+        rows = valid_idx if valid_idx is not None else train_idx
+        rng = np.random.default_rng(check_random_state_seed(self.random_state))
+        if rows.size > _PROBE_ROWS:
+            rows = np.sort(rng.choice(rows, _PROBE_ROWS, replace=False))
+        features = self._forward(X[rows], fn=lambda m, xb: m.forward_features(xb)[1])
+        self.domain_probe_auc_ = domain_probe_auc(features, self._domain_of_rows[rows])
+        self.history_.record("domain_probe_auc", self.domain_probe_auc_)
+
+    def domain_score(self, X):
+        """The domain classifier's probability that a row is target-domain data.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        if not self._adapting():
+            raise ValueError(
+                "No domain classifier was trained: fit with domain_adaptation='dann' or "
+                "'cdan' and target rows (y = -1, sample_domain < 0 or X_target)."
+            )
+        X = validate_predict_data(self, X, allow_nan=self._allow_nan())
+        model = self.net_.module_
+        logit = self._forward(X, fn=lambda m, xb: model.adversary(model.adversary_input(xb)[1]))
+        return expit(logit.astype(np.float64))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy; with ``domain_adaptation`` set, on the labelled rows only (``y != -1``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        if self.domain_adaptation is None:
+            return super().score(X, y, sample_weight)
+        y = np.asarray(y)
+        keep = ~unlabelled_mask(y)
+        if hasattr(X, "iloc"):
+            X_keep = X.iloc[np.flatnonzero(keep)]
+        else:
+            X_keep = np.asarray(X)[keep] if not keep.all() else X
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        return accuracy_score(y[keep], self.predict(X_keep), sample_weight=sw)
 
 
 class BaseNeuralOutlierDetector(OutlierScoresMixin, BaseNeuralEstimator):

@@ -5,13 +5,12 @@ a net class from here (``_net_class``) and speak scikit-learn only.
 
 - :class:`WeightedNeuralNet`: weighted loss, re-raised interrupts, a guard
   against a diverging (non-finite) loss; the base of the others.
-- :class:`DomainAdversarialNet`: DANN loss (label loss plus a domain loss
-  behind gradient reversal), with optional critic steps.
-- :class:`PivotNet`: adversarial (learning to pivot) or DisCo decorrelation.
+- :class:`AdversarialNet`: the one adversarial training mechanism (domain
+  adaptation, learning to pivot, DisCo), alternating updates of an
+  adversary and of the classifier with a scheduled strength.
 - :class:`VAENet`: the negative ELBO of a variational autoencoder.
-- Callbacks: :class:`EpochLog` (the progress display and the learning rates),
-  :class:`GRLSchedule`, and :func:`recorded` for per-epoch means of batch
-  terms.
+- Callbacks: :class:`EpochLog` (the progress display and the learning rates)
+  and :func:`recorded` for per-epoch means of batch terms.
 """
 
 from __future__ import annotations
@@ -27,17 +26,14 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PassthroughSc
 from skorch.dataset import Dataset, unpack_data
 from skorch.helper import predefined_split
 from skorch.utils import to_tensor
-from torch.nn import functional as F
 
 from skhep_ml.nn import dann_lambda, distance_correlation, gaussian_kl
 
 __all__ = [
+    "AdversarialNet",
     "BatchLoader",
     "DensityNet",
-    "DomainAdversarialNet",
     "EpochLog",
-    "GRLSchedule",
-    "PivotNet",
     "StopTraining",
     "VAENet",
     "WeightedNeuralNet",
@@ -123,6 +119,8 @@ class WeightedNeuralNet(NeuralNet):
         return loss.mean()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        if isinstance(y_pred, (tuple, list)):  # a module returning (logits, extras...)
+            y_pred = y_pred[0]
         y_true = to_tensor(y_true, device=self.device)
         return self.weighted_mean(self.criterion_(y_pred, y_true), X)
 
@@ -161,143 +159,77 @@ class WeightedNeuralNet(NeuralNet):
         return rates
 
 
-class DomainAdversarialNet(WeightedNeuralNet):
-    """skorch net with the DANN loss.
-
-    The batch dict carries ``sample_weight`` and, when a domain head is
-    trained, ``domain`` (0 labelled source, 1 unlabelled target) and
-    ``domain_weight`` (sample weights balanced between the two domains).
-    The loss is the weighted cross-entropy over the labelled rows (targets
-    ``>= 0``; unlabelled rows carry -1) plus, in training, the weighted
-    binary cross-entropy of the domain head over all rows; the
-    gradient-reversal layer in the module turns the latter into an
-    adversarial term for the shared features. Validation reports the label
-    loss only, so that early stopping follows the classification.
-
-    ``domain_steps`` extra updates of the domain head alone, on the batch's
-    features computed without gradient, precede every shared update.
-    """
-
-    lr_group_names = ("lr_domain",)
-
-    def __init__(self, *args, domain_steps=0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.domain_steps = domain_steps
-
-    def _domain_loss(self, domain_logit, X):
-        """Balanced-weight domain cross-entropy and the domain accuracy of a batch."""
-        domain = to_tensor(X["domain"], device=self.device).to(domain_logit.dtype)
-        bce = F.binary_cross_entropy_with_logits(domain_logit, domain, reduction="none")
-        loss = self.weighted_mean(bce, {"sample_weight": X["domain_weight"]})
-        return loss, ((domain_logit > 0) == (domain > 0.5)).float().mean()
-
-    def train_step(self, batch, **fit_params):
-        Xi, _ = unpack_data(batch)
-        if self.domain_steps and isinstance(Xi, dict) and "domain" in Xi:
-            self.train_domain_head(Xi, self.domain_steps)
-        return super().train_step(batch, **fit_params)
-
-    def train_domain_head(self, Xi, n_steps):
-        """``n_steps`` updates of the domain head alone on batch ``Xi``; the domain losses."""
-        with torch.no_grad():
-            fused = self.infer(Xi)[2]
-        losses = []
-        for _ in range(n_steps):
-            # only the domain head gets gradients, and torch's optimizers skip
-            # parameters without one: the shared layers stay as they are
-            self.optimizer_.zero_grad(set_to_none=True)
-            loss = self._domain_loss(self.module_.domain_head(fused).squeeze(1), Xi)[0]
-            loss.backward()
-            self.optimizer_.step()
-            losses.append(loss.item())
-        self.optimizer_.zero_grad(set_to_none=True)
-        return losses
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        logits, domain_logit = y_pred[0], y_pred[1]
-        y_true = to_tensor(y_true, device=self.device)
-        weight = to_tensor(X["sample_weight"], device=self.device)
-        labelled = y_true >= 0
-        if bool(labelled.any()):
-            ce = self.criterion_(logits[labelled], y_true[labelled])
-            label_loss = self.weighted_mean(ce, {"sample_weight": weight[labelled]})
-        else:  # a batch of unlabelled rows only
-            label_loss = logits.sum() * 0.0
-        if not training:
-            return label_loss
-        self.history.record_batch("label_loss", label_loss.item())
-        if "domain" not in X:
-            return label_loss
-        domain_loss, accuracy = self._domain_loss(domain_logit, X)
-        self.history.record_batch("domain_loss", domain_loss.item())
-        self.history.record_batch("domain_acc", accuracy.item())
-        return label_loss + domain_loss
+#: Fraction of the full strength from which the ramp counts as done.
+RAMP_DONE = 0.9
 
 
-class GRLSchedule(Callback):
-    """Sets the reversal strength of ``module_.grl`` before every training batch.
+class AdversarialNet(WeightedNeuralNet):
+    """The one adversarial training mechanism: a classifier trained against an adversary.
 
-    ``schedule="dann"``: ``lambda_max * (2 / (1 + exp(-10 p)) - 1)`` with
-    ``p`` the fraction of the ``max_epochs`` planned batches done;
-    ``"fixed"``: ``lambda_max`` throughout. Records ``grl_lambda`` per epoch.
-    """
+    Used by domain adaptation (DANN / CDAN: the adversary is a domain
+    classifier) and by :class:`~skhep_ml.PivotClassifier` (the adversary
+    predicts the protected variable; or the DisCo penalty, no adversary).
+    The module is a :class:`skhep_ml.nn.AdversarialModel`. The batch dict
+    carries ``X``, ``sample_weight`` (weights of the task loss: 0 for
+    unlabelled rows), ``adversary_target`` (domain label, or the protected
+    value) and ``adversary_weight`` (weights of the rows the adversary's
+    term applies to).
 
-    def __init__(self, schedule="dann", lambda_max=1.0, batch_size=128):
-        self.schedule = schedule
-        self.lambda_max = lambda_max
-        self.batch_size = batch_size
+    Every minibatch of the game:
 
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_batches = max(1, math.ceil(len(y) / self.batch_size))
-        self.total_steps_ = max(1, net.max_epochs * n_batches)
-        self.step_ = 0
-        self.lambda_ = self._value()
+    1. ``adversary_steps`` updates of the adversary alone (``optimizer_adv_``,
+       learning rate ``lr * adversary_lr_ratio``, following the main
+       schedule) on its loss ``L_adv``, with the classifier's output or
+       features of the batch held fixed: the adversary stays near the best
+       one for the current classifier, so the classifier must fool any
+       adversary, not a lagging one;
+    2. one update of the classifier (``optimizer_``) on
+       ``L_task - λ_t L_adv`` (``penalty="adversary"``; the same gradient as a
+       gradient-reversal layer of strength ``λ_t``) or
+       ``L_task + λ_t dCor²(s, target)`` (``penalty="disco"``).
 
-    def _value(self):
-        if self.schedule == "fixed":
-            return float(self.lambda_max)
-        return float(self.lambda_max) * dann_lambda(self.step_ / self.total_steps_)
+    ``λ_t`` is ``lambda_`` (``lambda_schedule="fixed"``) or
+    ``lambda_ * (2 / (1 + exp(-10 p)) - 1)`` (``"dann"``, ``p`` the fraction
+    of the planned ``max_epochs`` minibatches done). Before the game, a fresh
+    fit runs ``pretrain_epochs`` of the classifier alone and
+    ``adversary_pretrain_epochs`` of the adversary alone (outside the
+    callbacks; their mean losses in ``pretrain_history_``).
 
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if training:
-            self.lambda_ = self._value()
-            net.module_.grl.lambda_ = self.lambda_
-            self.step_ += 1
-
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("grl_lambda", self.lambda_)
-
-
-class PivotNet(WeightedNeuralNet):
-    """skorch net of :class:`~skhep_ml.PivotClassifier`: the decorrelation loop.
-
-    The batch dict carries ``z`` (the protected variable, or its value index
-    for a discrete one) besides ``X`` and ``sample_weight``. ``train_loss`` /
-    ``valid_loss`` is the combined loss; the two terms are recorded per batch
-    as ``{train,valid}_loss_clf`` (``L_f``) and ``{train,valid}_loss_adv``
-    (``L_r`` of the adversary, or ``dCor²`` for DisCo).
+    History (``name`` = ``term_name``): per batch ``train_loss_clf``,
+    ``train_loss_{name}``, ``valid_loss_clf``, ``valid_loss_{name}`` and, for
+    an adversary that can say which rows it gets right (a domain
+    classifier), its weighted accuracy ``train_{name}_acc`` /
+    ``valid_{name}_acc``; per epoch ``{name}_lambda`` and ``lr_{name}``.
+    ``valid_loss`` is the task loss (``valid_loss="task"``: early stopping
+    follows the classification) or the combined loss (``"combined"``). Epochs
+    of the ramp (``λ_t`` below 90% of ``lambda_``) are marked ``in_ramp`` and
+    early stopping neither picks nor counts them.
     """
 
     def __init__(
         self,
         *args,
-        method="adversary",
-        lambda_=10.0,
-        adversary_on="background",
+        penalty="adversary",
+        lambda_=1.0,
+        lambda_schedule="fixed",
         adversary_steps=1,
-        adversary_lr=None,
+        adversary_lr_ratio=1.0,
         pretrain_epochs=0,
         adversary_pretrain_epochs=0,
+        valid_loss="task",
+        term_name="adv",
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.method = method
+        self.penalty = penalty
         self.lambda_ = lambda_
-        self.adversary_on = adversary_on
+        self.lambda_schedule = lambda_schedule
         self.adversary_steps = adversary_steps
-        self.adversary_lr = adversary_lr
+        self.adversary_lr_ratio = adversary_lr_ratio
         self.pretrain_epochs = pretrain_epochs
         self.adversary_pretrain_epochs = adversary_pretrain_epochs
+        self.valid_loss = valid_loss
+        self.term_name = term_name
 
     # -- optimisers --------------------------------------------------------
     def initialize_optimizer(self, *args, **kwargs):
@@ -306,92 +238,152 @@ class PivotNet(WeightedNeuralNet):
         pgroups, kw = self.get_params_for_optimizer("optimizer", clf)
         self.optimizer_ = self.optimizer(*pgroups, **kw)
         if self.module_.adversary is not None:
-            kw = dict(kw)
-            kw["lr"] = self.adversary_lr or self.lr
+            kw = {**kw, "lr": self.lr * self.adversary_lr_ratio}
             self.optimizer_adv_ = self.optimizer(self.module_.adversary.parameters(), **kw)
         return self
 
-    # -- losses ------------------------------------------------------------
-    def _penalty_inputs(self, X, y_true):
-        """The batch dict with the weights of the rows the penalty applies to."""
-        w = to_tensor(X["sample_weight"], device=self.device)
-        if self.adversary_on == "background":
-            w = w * (y_true == 0).to(w.dtype)
-        return {**X, "sample_weight": w}
+    def learning_rates(self):
+        rates = super().learning_rates()
+        if self.module_.adversary is not None:
+            rates[f"lr_{self.term_name}"] = self.optimizer_adv_.param_groups[0]["lr"]
+        return rates
 
-    def _classifier_loss(self, logits, y_true, X):
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        # the adversary's rate follows the classifier's schedule at a fixed ratio
+        if self.module_.adversary is not None:
+            lr = self.optimizer_.param_groups[-1]["lr"] * self.adversary_lr_ratio
+            for group in self.optimizer_adv_.param_groups:
+                group["lr"] = lr
+
+    # -- the strength --------------------------------------------------------
+    def current_lambda(self):
+        if self.lambda_schedule == "fixed":
+            return float(self.lambda_)
+        return float(self.lambda_) * dann_lambda(self.game_step_ / self.game_steps_)
+
+    # -- losses ------------------------------------------------------------
+    def _weights(self, X, key):
+        return {"sample_weight": to_tensor(X[key], device=self.device)}
+
+    def _task_loss(self, output, y_true, X):
+        logits = self.module_.logits(output)
         return self.weighted_mean(self.criterion_(logits, y_true), X)
 
-    def _decorrelation_term(self, logits, y_true, X):
-        """``L_r`` (adversary negative log-likelihood) or ``dCor²`` (DisCo)."""
-        Xp = self._penalty_inputs(X, y_true)
-        z = to_tensor(X["z"], device=self.device)
-        if self.method == "adversary":
-            return self.weighted_mean(self.module_.adversary_nll(logits, z), Xp)
-        score = 1.0 - torch.softmax(logits, dim=1)[:, 0]
-        return distance_correlation(score, z, Xp["sample_weight"])
+    def _term(self, output, adv_in, X):
+        """``(L_adv or dCor², weighted accuracy or None)`` of a batch."""
+        target = to_tensor(X["adversary_target"], device=self.device)
+        w = self._weights(X, "adversary_weight")
+        if self.penalty == "disco":
+            logits = self.module_.logits(output)
+            score = self.module_.class_probabilities(logits)[:, 1:].sum(dim=1)
+            return distance_correlation(score, target, w["sample_weight"]), None
+        adversary = self.module_.adversary
+        loss = self.weighted_mean(self.module_.adversary_nll(adv_in, target), w)
+        if not hasattr(adversary, "correct"):
+            return loss, None
+        with torch.no_grad():
+            accuracy = self.weighted_mean(adversary.correct(adv_in, target), w)
+        return loss, accuracy
 
-    def _combined(self, loss_clf, term, lambda_):
-        sign = -1.0 if self.method == "adversary" else 1.0
-        return loss_clf + sign * lambda_ * term
+    def _combined(self, task, term, lambda_):
+        sign = -1.0 if self.penalty == "adversary" else 1.0
+        return task + sign * lambda_ * term
+
+    def _record(self, prefix, task, term, accuracy):
+        name = self.term_name
+        self.history.record_batch(f"{prefix}_loss_clf", task.item())
+        self.history.record_batch(f"{prefix}_loss_{name}", term.item())
+        if accuracy is not None:
+            self.history.record_batch(f"{prefix}_{name}_acc", accuracy.item())
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Combined loss ``L_f - λ L_r`` (adversary) or ``L_f + λ dCor²`` (DisCo)."""
-        y_true = to_tensor(y_true, device=self.device)
-        loss_clf = self._classifier_loss(y_pred, y_true, X)
-        term = self._decorrelation_term(y_pred, y_true, X)
-        prefix = "train" if training else "valid"
-        self.history.record_batch(f"{prefix}_loss_clf", loss_clf.item())
-        self.history.record_batch(f"{prefix}_loss_adv", term.item())
-        return self._combined(loss_clf, term, self.lambda_)
+        """Task loss (for the loss of a batch outside the game)."""
+        return self._task_loss(y_pred, to_tensor(y_true, device=self.device), X)
 
     # -- training steps ----------------------------------------------------
-    def _adversary_steps(self, Xi, y_true, n_steps):
-        """``n_steps`` updates of the adversary on ``L_r`` with ``f`` held fixed."""
+    def _adversary_steps(self, Xi, n_steps):
+        """``n_steps`` updates of the adversary with the classifier held fixed."""
         with torch.no_grad():
-            logits = self.infer(Xi)
+            _, adv_in = self.module_.adversary_input(Xi["X"])
+        target = to_tensor(Xi["adversary_target"], device=self.device)
+        w = self._weights(Xi, "adversary_weight")
         loss = None
         for _ in range(n_steps):
-            self.optimizer_adv_.zero_grad()
-            loss = self._decorrelation_term(logits, y_true, Xi)
+            self.optimizer_adv_.zero_grad(set_to_none=True)
+            loss = self.weighted_mean(self.module_.adversary_nll(adv_in, target), w)
             loss.backward()
             self.optimizer_adv_.step()
         return loss.detach()
 
     def _classifier_step(self, Xi, y_true, lambda_):
-        self.optimizer_.zero_grad()
-        logits = self.infer(Xi)
-        loss_clf = self._classifier_loss(logits, y_true, Xi)
-        if lambda_ == 0 and self.method == "disco":
-            term = loss_clf.detach() * 0.0
-            loss = loss_clf
+        self.optimizer_.zero_grad(set_to_none=True)
+        if self.penalty == "adversary":
+            output, adv_in = self.module_.adversary_input(Xi["X"])
         else:
-            term = self._decorrelation_term(logits, y_true, Xi)
-            loss = self._combined(loss_clf, term, lambda_)
+            output, adv_in = self.module_(Xi["X"]), None
+        task = self._task_loss(output, y_true, Xi)
+        if lambda_ == 0 and self.penalty == "disco":
+            term, accuracy, loss = task.detach() * 0.0, None, task
+        else:
+            term, accuracy = self._term(output, adv_in, Xi)
+            loss = self._combined(task, term, lambda_)
         loss.backward()
         self.optimizer_.step()
-        return logits.detach(), loss.detach(), loss_clf.detach(), term.detach()
+        return output, loss.detach(), task.detach(), term.detach(), accuracy
 
     def train_step(self, batch, **fit_params):
-        """One minibatch: ``adversary_steps`` updates of ``r``, then one of ``f``."""
+        """One minibatch: ``adversary_steps`` updates of the adversary, then one of the classifier."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         y_true = to_tensor(yi, device=self.device)
-        if self.method == "adversary":
-            self._adversary_steps(Xi, y_true, self.adversary_steps)
-        logits, loss, loss_clf, term = self._classifier_step(Xi, y_true, self.lambda_)
-        self.history.record_batch("train_loss_clf", loss_clf.item())
-        self.history.record_batch("train_loss_adv", term.item())
-        return {"loss": loss, "y_pred": logits}
+        if self.penalty == "adversary":
+            self._adversary_steps(Xi, self.adversary_steps)
+        lambda_ = self.current_lambda()
+        self.game_step_ += 1
+        output, loss, task, term, accuracy = self._classifier_step(Xi, y_true, lambda_)
+        self._record("train", task, term, accuracy)
+        return {"loss": loss, "y_pred": self.module_.logits(output).detach()}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        y_true = to_tensor(yi, device=self.device)
+        with torch.no_grad():
+            if self.penalty == "adversary":
+                output, adv_in = self.module_.adversary_input(Xi["X"])
+            else:
+                output, adv_in = self.module_(Xi["X"]), None
+            task = self._task_loss(output, y_true, Xi)
+            term, accuracy = self._term(output, adv_in, Xi)
+        self._record("valid", task, term, accuracy)
+        if self.valid_loss == "combined":
+            loss = self._combined(task, term, self.current_lambda())
+        else:
+            loss = task
+        return {"loss": loss, "y_pred": self.module_.logits(output)}
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+        lambda_ = self.current_lambda()
+        self.history.record(f"{self.term_name}_lambda", lambda_)
+        # while the strength still ramps up, the classifier is not yet the
+        # adapted one: early stopping does not pick these epochs (the label
+        # loss, lowest without adversary, would always prefer them)
+        self.history.record("in_ramp", bool(lambda_ < RAMP_DONE * self.lambda_))
 
     # -- pretraining -------------------------------------------------------
     def before_epochs(self, X, y):
-        """Pretrain ``f`` then ``r`` (adversary method, fresh fit) before the game."""
-        if self.method == "adversary" and len(self.history) == 0:
-            self._pretrain(X, y)
+        """Plan the strength schedule; pretrain (adversary penalty, fresh fit)."""
+        dataset_train, _ = self.get_split_datasets(X, y)
+        n_batches = max(1, math.ceil(len(dataset_train) / self.batch_size))
+        self.game_steps_ = max(1, self.max_epochs * n_batches)
+        self.game_step_ = 0
+        if self.penalty == "adversary" and len(self.history) == 0:
+            self._pretrain(dataset_train)
 
     def _pretrain_epoch(self, dataset, phase):
-        """One pretraining epoch of ``phase``; the mean ``(L_f, L_r)`` over rows."""
+        """One pretraining epoch of ``phase``; the mean ``(L_task, L_adv)`` over rows."""
         sums = np.zeros(2)
         n_rows = 0
         for batch in self.get_iterator(dataset, training=True):
@@ -399,22 +391,17 @@ class PivotNet(WeightedNeuralNet):
             Xi, yi = unpack_data(batch)
             y_true = to_tensor(yi, device=self.device)
             if phase == "classifier":
-                _, _, loss_clf, term = self._classifier_step(Xi, y_true, 0.0)
+                _, _, task, term, _ = self._classifier_step(Xi, y_true, 0.0)
             else:
-                term = self._adversary_steps(Xi, y_true, 1)
+                term = self._adversary_steps(Xi, 1)
                 with torch.no_grad():
-                    loss_clf = self._classifier_loss(self.infer(Xi), y_true, Xi)
-            sums += len(yi) * np.array([loss_clf.item(), term.item()])
+                    task = self._task_loss(self.module_(Xi["X"]), y_true, Xi)
+            sums += len(yi) * np.array([task.item(), term.item()])
             n_rows += len(yi)
         return sums / max(n_rows, 1)
 
-    def _pretrain(self, X, y):
-        """The paper's pretraining: ``f`` on ``L_f`` alone, then ``r`` on ``L_r`` alone.
-
-        These epochs run outside the callbacks (no early stopping, no
-        learning-rate schedule); their mean losses go to ``pretrain_history_``.
-        """
-        dataset_train, _ = self.get_split_datasets(X, y)
+    def _pretrain(self, dataset_train):
+        """Warm-up: the classifier on ``L_task`` alone, then the adversary on ``L_adv`` alone."""
         self.pretrain_history_ = []
         phases = [
             ("classifier", self.pretrain_epochs),
@@ -434,7 +421,7 @@ class PivotNet(WeightedNeuralNet):
                 if self.verbose:
                     print(
                         f"pretrain {phase:10s} epoch {epoch:3d}  "
-                        f"L_f={loss_clf:.4f}  L_r={loss_adv:.4f}",
+                        f"L_f={loss_clf:.4f}  L_adv={loss_adv:.4f}",
                         flush=True,
                     )
 
@@ -473,7 +460,15 @@ class DensityNet(WeightedNeuralNet):
 # -- callbacks ----------------------------------------------------------------
 
 #: History keys the epoch line leaves out (bookkeeping, not measurements).
-_NOT_SHOWN = {"epoch", "dur", "batches", "event_lr", "train_batch_count", "valid_batch_count"}
+_NOT_SHOWN = {
+    "epoch",
+    "dur",
+    "batches",
+    "event_lr",
+    "train_batch_count",
+    "valid_batch_count",
+    "in_ramp",
+}
 
 
 class EpochLog(Callback):
@@ -537,6 +532,8 @@ class StopTraining(KeyboardInterrupt):
 class _EarlyStopping(EarlyStopping):
     # skorch stops by raising KeyboardInterrupt: re-raise it as StopTraining
     def on_epoch_end(self, net, **kwargs):
+        if net.history[-1].get("in_ramp", False):
+            return  # an adversary still ramping up: not a candidate (AdversarialNet)
         try:
             super().on_epoch_end(net, **kwargs)
         except KeyboardInterrupt:

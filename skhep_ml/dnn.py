@@ -7,7 +7,7 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
+from skhep_ml._base import DomainAdaptiveClassifier, fill_training_doc, store_params
 from skhep_ml.nn import MLP, feature_scaling
 from skhep_ml.utils import check_layer_widths
 
@@ -15,7 +15,7 @@ __all__ = ["DNNClassifier"]
 
 
 @fill_training_doc
-class DNNClassifier(BaseNeuralClassifier):
+class DNNClassifier(DomainAdaptiveClassifier):
     """Fully connected neural-network classifier (cross-entropy, softmax output).
 
     The seeds' FCNN is ``hidden_layers=(37, 15, 10, 4)``, ReLU, dropout 0.1,
@@ -25,6 +25,11 @@ class DNNClassifier(BaseNeuralClassifier):
     is refused: combine with an imputer in a ``Pipeline`` or use a method that
     handles missing values (``FSEAttentionClassifier``, ``XGBoostBaseline``).
 
+    Trained on simulation and applied to data, it can adapt to the data with
+    ``domain_adaptation="dann"`` or ``"cdan"``: the unlabelled data rows
+    (``y = -1``) train a domain classifier on the last hidden layer, which
+    the network learns to fool.
+
     Parameters
     ----------
     hidden_layers : tuple of int, default=(64, 32, 16)
@@ -33,6 +38,7 @@ class DNNClassifier(BaseNeuralClassifier):
     dropout : float, default=0.1
     class_weight : dict, "balanced" or None, default=None
         Weight of each class (see ``sample_weight`` in ``fit``).
+    {domain_parameters}
     {training_parameters}
 
     Attributes
@@ -44,7 +50,19 @@ class DNNClassifier(BaseNeuralClassifier):
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the torch module.
     history_ : skorch.callbacks.History
-        Per-epoch ``train_loss``, ``valid_loss``, duration.
+        Per-epoch ``train_loss``, ``valid_loss``, duration; with domain
+        adaptation also the label and domain losses and the domain
+        classifier's accuracy on training and validation rows
+        (``{train,valid}_loss_clf``, ``{train,valid}_loss_domain``,
+        ``{train,valid}_domain_acc``), ``domain_lambda``, ``lr_domain``, and
+        in the last epoch ``domain_probe_auc``.
+    domain_adapted_ : bool
+        Whether a domain classifier was trained (target rows were given).
+    domain_probe_auc_ : float
+        After a domain-adapted fit: the cross-validated AUC of a fresh
+        logistic regression telling the domains apart from the learned
+        features of the validation rows (training rows without a validation
+        split); 0.5 means aligned.
     n_epochs_ : int
         Epochs run.
     best_epoch_ : int
@@ -63,7 +81,7 @@ class DNNClassifier(BaseNeuralClassifier):
     """
 
     _parameter_constraints: dict = {
-        **BaseNeuralClassifier._parameter_constraints,
+        **DomainAdaptiveClassifier._parameter_constraints,
         "hidden_layers": [tuple, list],
         "activation": [StrOptions({"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -75,6 +93,12 @@ class DNNClassifier(BaseNeuralClassifier):
         activation="relu",
         dropout=0.1,
         *,
+        domain_adaptation=None,
+        domain_lambda=1.0,
+        domain_schedule="dann",
+        domain_lr_ratio=10.0,
+        domain_steps=1,
+        domain_hidden=(64,),
         max_epochs=30,
         batch_size=64,
         lr=5e-4,
@@ -93,7 +117,7 @@ class DNNClassifier(BaseNeuralClassifier):
     ):
         store_params(self, locals())
 
-    def _build_module(self, X, y):
+    def _build_classifier(self, X, y):
         check_layer_widths(self.hidden_layers, "hidden_layers")
         mean, std = feature_scaling(X)
         return MLP(

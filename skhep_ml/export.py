@@ -27,6 +27,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from skhep_ml.nn import classifier_of
 from skhep_ml.utils import feature_names
 
 __all__ = ["to_onnx"]
@@ -210,7 +211,8 @@ def to_onnx(estimator, path, *, layout="single", opset=17):
         if layout != "single":
             raise ValueError("A FlowAnomalyDetector is exported with layout='single'.")
         return _flow_to_onnx(estimator, Path(path), opset)
-    net = copy.deepcopy(estimator.net_.module_).cpu().eval()
+    # the classifier alone: a domain classifier is a training device, not exported
+    net = copy.deepcopy(classifier_of(estimator.net_.module_)).cpu().eval()
     names = feature_names(estimator)
     n_features = estimator.n_features_in_
     classes = [_json_value(c) for c in estimator.classes_]

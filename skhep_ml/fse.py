@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
+from skhep_ml._base import DomainAdaptiveClassifier, fill_training_doc, store_params
 from skhep_ml.metrics import f1_optimal_threshold
 from skhep_ml.nn import FSEAttentionNet, feature_scaling
 from skhep_ml.utils import feature_names, validate_predict_data
@@ -35,7 +35,7 @@ def _logit(p):
 
 
 @fill_training_doc
-class FSEAttentionClassifier(BaseNeuralClassifier):
+class FSEAttentionClassifier(DomainAdaptiveClassifier):
     """Transformer over the set of present features; NaN means "no signal".
 
     Each present (feature, value) pair of a row is embedded as a token (the
@@ -54,6 +54,14 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
     and standard deviation of its present training values, inside the
     network, so that a saved or exported model (:func:`skhep_ml.export.to_onnx`)
     takes raw values.
+
+    Particle identification is trained on simulation and applied to data:
+    with ``domain_adaptation="dann"`` or ``"cdan"`` and unlabelled data rows
+    (``y = -1`` or ``X_target``), a domain classifier on the pooled token
+    vector (CDAN: the vector ⊗ the class certainties) trains it to look the
+    same in both (as the DANN and CDAN variants of the ALICE attention
+    model). The domain classifier is a training device: ``predict_proba``
+    and the ONNX export use the classifier alone.
 
     ``predict`` applies per-class thresholds ``thresholds_`` on the class
     certainty (the sigmoid of a species head for ``"ovr"``, the softmax
@@ -89,6 +97,7 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         ``sample_weight`` in ``fit`` weighs each row's loss and its F1 in the
         threshold choice; negative weights (NLO simulation) enter both with
         their sign.
+    {domain_parameters}
     {training_parameters}
 
     Attributes
@@ -104,7 +113,15 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
     net_ : skorch.NeuralNet
         ``net_.module_`` is the :class:`~skhep_ml.nn.FSEAttentionNet`.
     history_, n_epochs_, best_epoch_
-        As for every neural estimator.
+        As for every neural estimator; with domain adaptation ``history_``
+        also holds the domain classifier's loss and accuracy per epoch (see
+        :class:`~skhep_ml.DNNClassifier`).
+    domain_adapted_ : bool
+        Whether a domain classifier was trained (target rows were given).
+    domain_probe_auc_ : float
+        After a domain-adapted fit: cross-validated AUC of a fresh linear
+        probe telling the domains apart from the pooled token vector of the
+        validation rows (0.5: aligned).
 
     See Also
     --------
@@ -133,7 +150,7 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
     _predict_chunk = 256
 
     _parameter_constraints: dict = {
-        **BaseNeuralClassifier._parameter_constraints,
+        **DomainAdaptiveClassifier._parameter_constraints,
         "multi_class": [StrOptions({"ovr", "softmax"})],
         "d_model": [Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
@@ -159,6 +176,12 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         dropout=0.1,
         thresholds="f1",
         *,
+        domain_adaptation=None,
+        domain_lambda=1.0,
+        domain_schedule="dann",
+        domain_lr_ratio=10.0,
+        domain_steps=1,
+        domain_hidden=(64,),
         max_epochs=30,
         batch_size=64,
         lr=5e-4,
@@ -178,11 +201,15 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         store_params(self, locals())
 
     # -- network -------------------------------------------------------------
+    @property
+    def _probabilities(self):
+        return "sigmoid" if self.multi_class == "ovr" else "softmax"
+
     def _n_outputs(self):
         n = len(self.classes_)
         return 1 if (self.multi_class == "ovr" and n == 2) else n
 
-    def _build_module(self, X, y):
+    def _build_classifier(self, X, y):
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
         self.feature_mean_, self.feature_scale_ = feature_scaling(X)
@@ -238,6 +265,8 @@ class FSEAttentionClassifier(BaseNeuralClassifier):
         return c / np.clip(c.sum(axis=1, keepdims=True), _CLIP, None)
 
     def _post_fit(self, X, y, sample_weight, train_idx, valid_idx):
+        super()._post_fit(X, y, sample_weight, train_idx, valid_idx)
+        # target rows of a domain-adapted fit carry weight 0: they do not vote
         rows = train_idx if valid_idx is None else valid_idx
         n_out = self._n_outputs()
         if self.thresholds is None:

@@ -8,54 +8,22 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit
-from sklearn.base import _fit_context
-from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
-from skhep_ml._nets import DomainAdversarialNet, GRLSchedule
+from skhep_ml._base import DomainAdaptiveClassifier, fill_training_doc, store_params
 from skhep_ml.nn import MLP, ClusterCNN, HitGraphNet, MDANet, feature_scaling
 from skhep_ml.nn import activation as make_activation
-from skhep_ml.utils import (
-    check_class_weight_totals,
-    check_layer_widths,
-    class_weights,
-    column_index,
-    validate_fit_data,
-    validate_predict_data,
-)
+from skhep_ml.utils import check_layer_widths, column_index, validate_predict_data
 
 __all__ = ["MDAClassifier"]
 
 _BRANCH_TYPES = ("mlp", "gnn", "cnn")
 
 
-def _unlabelled_mask(y):
-    """Rows labelled -1: the integer (numeric or object y) or the string "-1"."""
-    y = np.asarray(y)
-    if y.dtype.kind in "iuf":
-        return y == -1
-    if y.dtype.kind in "US":
-        return y == y.dtype.type("-1")
-    if y.dtype.kind == "O":
-        return np.fromiter(
-            (
-                (isinstance(v, numbers.Number) and not isinstance(v, bool) and v == -1)
-                or (isinstance(v, str) and v == "-1")
-                for v in y
-            ),
-            dtype=bool,
-            count=y.size,
-        )
-    return np.zeros(y.shape, dtype=bool)
-
-
 @fill_training_doc
-class MDAClassifier(BaseNeuralClassifier):
+class MDAClassifier(DomainAdaptiveClassifier):
     """Multimodal domain-adversarial classifier.
 
     One sub-network per modality (a named group of columns of one table),
@@ -64,20 +32,19 @@ class MDAClassifier(BaseNeuralClassifier):
     (``"cnn"``) or an MLP (``"mlp"``). Their outputs, one token per modality
     plus a learned modality encoding, are fused by multi-head self-attention;
     a signal/background head is trained on the labelled (simulated) rows and,
-    when unlabelled target rows (real data) are given, a domain head behind
-    a gradient-reversal layer (DANN, Ganin et al., arXiv:1505.07818) learns
-    to tell simulation from data while the shared features learn to make
-    that impossible, so that the classifier behaves on data as on
-    simulation.
+    when unlabelled target rows (real data) are given, a domain classifier on
+    the fused representation (DANN, Ganin et al., arXiv:1505.07818; or CDAN,
+    arXiv:1705.10667) learns to tell simulation from data while the shared
+    features learn to make that impossible, so that the classifier behaves
+    on data as on simulation.
 
-    Unlabelled target rows are given either as rows with ``y = -1``
+    Unlabelled target rows are given as rows with ``y = -1``
     (scikit-learn's semi-supervised convention: ``Pipeline`` and
-    ``cross_val_score`` need nothing extra; ``score`` ignores them) or as
-    ``fit(X, y, X_target=...)``. With string class names, mark them with
-    the integer -1 in an object array (as scikit-learn's
-    ``SelfTrainingClassifier`` asks) or with the string ``"-1"``. Without target rows (or with
-    ``domain_adaptation=False``, which drops them) it is a plain multimodal
-    classifier.
+    ``cross_val_score`` need nothing extra; ``score`` ignores them), by
+    ``sample_domain < 0`` (skada's convention) or as
+    ``fit(X, y, X_target=...)``. Without target rows it is a plain
+    multimodal classifier; with ``domain_adaptation=None``, -1 is an
+    ordinary label.
 
     Parameters
     ----------
@@ -108,32 +75,12 @@ class MDAClassifier(BaseNeuralClassifier):
     cnn_channels : int, default=8
     head_hidden : tuple of int, default=(32,)
         Hidden widths of the label head.
-    domain_hidden : tuple of int, default=(32,)
-        Hidden widths of the domain head.
     activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"}, default="relu"
     dropout : float, default=0.1
         Dropout in the label head.
-    domain_adaptation : bool, default=True
-        Train the domain head against the shared features when target rows
-        are present.
-    grl_schedule : {"dann", "fixed"}, default="dann"
-        Reversal strength ``grl_lambda * (2 / (1 + exp(-10 p)) - 1)`` at
-        training progress ``p`` (fraction of ``max_epochs``), or a fixed
-        ``grl_lambda``.
-    grl_lambda : float, default=1.0
-    domain_lr_factor : float, default=10.0
-        Learning rate of the domain head relative to ``lr``: the
-        discriminator must keep up with the features trained against it,
-        or the features only fool the current head instead of becoming
-        domain-invariant.
-    domain_steps : int, default=0
-        Extra updates of the domain head alone per minibatch, on the batch's
-        features held fixed, before the shared update (as the critic steps
-        of adversarial training): the head stays nearer the best domain
-        classifier of the current features, so that the features are pushed
-        to fool any domain classifier, not only a lagging one.
     class_weight : dict, "balanced" or None, default=None
         Applied to the labelled rows.
+    {domain_parameters}
     {training_parameters}
 
     Attributes
@@ -147,16 +94,21 @@ class MDAClassifier(BaseNeuralClassifier):
     branch_types_ : dict
         ``{name: branch type}`` of every modality.
     domain_adapted_ : bool
-        Whether a domain head was trained (target rows present and
-        ``domain_adaptation=True``).
+        Whether a domain classifier was trained (target rows were given).
+    domain_probe_auc_ : float
+        After a domain-adapted fit: cross-validated AUC of a fresh linear
+        probe telling the domains apart from the fused representation of the
+        validation rows (0.5: aligned).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had string column names.
     net_ : skorch.NeuralNet
     history_ : skorch.callbacks.History
-        Per epoch: ``train_loss``, ``label_loss``, ``valid_loss`` (label
-        loss on the held-out labelled rows) and, with a domain head,
-        ``domain_loss``, ``domain_acc`` and ``grl_lambda``.
+        Per epoch: ``train_loss``, ``valid_loss`` (label loss on the
+        held-out labelled rows) and, with a domain classifier,
+        ``{train,valid}_loss_clf``, ``{train,valid}_loss_domain``,
+        ``{train,valid}_domain_acc``, ``domain_lambda``, ``lr_domain`` and, in
+        the last epoch, ``domain_probe_auc``.
     n_epochs_ : int
     best_epoch_ : int
 
@@ -165,19 +117,13 @@ class MDAClassifier(BaseNeuralClassifier):
     Training defaults: ``lr_schedule="cosine"`` because a decaying rate lets
     the adversarial game settle (below); the validation rows are stratified
     over the classes and the unlabelled rows, and early stopping follows the
-    label loss of the labelled ones. ``history_`` records the domain head's
-    learning rate as ``lr_domain``.
-
-    ``sample_weight`` weighs the label loss (negative weights, as from NLO
-    simulation, subtract their row's loss; the labelled total must be
-    positive) and the domain loss, where the two domains are balanced to
-    equal total weight.
+    label loss of the labelled ones.
 
     The adversarial game settles better with a decaying learning rate: on
     the ``domain`` benchmark, with a constant rate the features keep fooling
     the (lagging) domain head while a freshly trained gradient-boosted domain
     classifier still reaches AUC 0.60-0.63; ``lr_schedule="cosine"`` over 60
-    epochs with ``grl_lambda=10`` brings it to 0.56-0.58 (see
+    epochs with ``domain_lambda=10`` brings it to 0.56-0.58 (see
     ``benchmarks/results/domain.md``).
 
     Examples
@@ -199,14 +145,12 @@ class MDAClassifier(BaseNeuralClassifier):
     (2, 2)
     >>> clf.fusion_weights(d.X_data.to_numpy()[:2]).shape  # rows sum to 1
     (2, 4)
-    >>> sorted(k for k in clf.history_[-1] if k.startswith("domain"))
-    ['domain_acc', 'domain_loss']
+    >>> sorted(k for k in clf.history_[-1] if "domain_acc" in k)
+    ['train_domain_acc', 'valid_domain_acc']
     """
 
-    _net_class = DomainAdversarialNet
-
     _parameter_constraints: dict = {
-        **BaseNeuralClassifier._parameter_constraints,
+        **DomainAdaptiveClassifier._parameter_constraints,
         "modalities": [dict, None],
         "branch_types": [dict, None],
         "graph_shape": [tuple, list],
@@ -218,14 +162,8 @@ class MDAClassifier(BaseNeuralClassifier):
         "gnn_steps": [Interval(Integral, 0, None, closed="left")],
         "cnn_channels": [Interval(Integral, 1, None, closed="left")],
         "head_hidden": [tuple, list],
-        "domain_hidden": [tuple, list],
         "activation": [StrOptions({"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "domain_adaptation": ["boolean"],
-        "grl_schedule": [StrOptions({"dann", "fixed"})],
-        "grl_lambda": [Interval(Real, 0, None, closed="left")],
-        "domain_lr_factor": [Interval(Real, 0, None, closed="neither")],
-        "domain_steps": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -242,14 +180,14 @@ class MDAClassifier(BaseNeuralClassifier):
         gnn_steps=2,
         cnn_channels=8,
         head_hidden=(32,),
-        domain_hidden=(32,),
         activation="relu",
         dropout=0.1,
-        domain_adaptation=True,
-        grl_schedule="dann",
-        grl_lambda=1.0,
-        domain_lr_factor=10.0,
-        domain_steps=0,
+        domain_adaptation="dann",
+        domain_lambda=1.0,
+        domain_schedule="dann",
+        domain_lr_ratio=10.0,
+        domain_steps=1,
+        domain_hidden=(64,),
         max_epochs=30,
         batch_size=128,
         lr=1e-3,
@@ -267,88 +205,6 @@ class MDAClassifier(BaseNeuralClassifier):
         warm_start=False,
     ):
         store_params(self, locals())
-
-    # -- fit -------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, X_target=None):
-        """Fit on labelled rows, adapting to unlabelled target rows.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels; -1 marks an unlabelled target-domain (data) row.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (see Notes of the class).
-        X_target : array-like or DataFrame of shape (n_target, n_features), default=None
-            More unlabelled target-domain rows (weight 1).
-
-        Returns
-        -------
-        self
-        """
-        warm = self.warm_start and hasattr(self, "net_")
-        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, reset=not warm)
-        unlabelled = _unlabelled_mask(y)
-        if X_target is not None:
-            X, y, sample_weight, unlabelled = self._append_target(
-                X, y, sample_weight, unlabelled, X_target
-            )
-        y_enc = self._encode_labelled(y, ~unlabelled, sample_weight, warm)
-        sample_weight = sample_weight.copy()
-        labelled = ~unlabelled
-        sample_weight[labelled] *= class_weights(
-            self.class_weight, y_enc[labelled], sample_weight[labelled], self.classes_
-        )
-        self.domain_adapted_ = bool(self.domain_adaptation and unlabelled.any())
-        if not self.domain_adapted_:
-            X, y_enc, sample_weight = X[labelled], y_enc[labelled], sample_weight[labelled]
-            return self._fit_net(X, y_enc, sample_weight, stratify=y_enc)
-        extra = self._domain_inputs(unlabelled, sample_weight)
-        return self._fit_net(X, y_enc, sample_weight, stratify=y_enc, extra=extra)
-
-    def _append_target(self, X, y, sample_weight, unlabelled, X_target):
-        """The rows of ``X_target`` appended as unlabelled rows of weight 1."""
-        X_target = validate_predict_data(self, X_target)
-        n = X_target.shape[0]
-        return (
-            np.vstack([X, X_target]),
-            np.concatenate([y, np.full(n, y[0], dtype=y.dtype)]),
-            np.concatenate([sample_weight, np.ones(n, dtype=np.float32)]),
-            np.concatenate([unlabelled, np.ones(n, dtype=bool)]),
-        )
-
-    def _encode_labelled(self, y, labelled, sample_weight, warm):
-        """Set ``classes_`` from the labelled rows; their indices, -1 for the others."""
-        check_classification_targets(y[labelled])
-        classes = np.unique(y[labelled])
-        if classes.size < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs labelled rows (y != -1) of at least 2 classes; "
-                f"got {classes.size} class."
-            )
-        check_class_weight_totals(y[labelled], sample_weight[labelled])
-        self._set_classes(classes, warm)
-        y_enc = np.full(y.shape[0], -1, dtype=np.int64)
-        y_enc[labelled] = np.searchsorted(self.classes_, y[labelled])
-        return y_enc
-
-    @staticmethod
-    def _domain_inputs(unlabelled, sample_weight):
-        """Domain labels and weights that give both domains the same total."""
-        totals = np.array(
-            [np.abs(sample_weight[~unlabelled]).sum(), np.abs(sample_weight[unlabelled]).sum()]
-        )
-        if not totals[1] > 0:
-            raise ValueError(
-                "The unlabelled (y = -1) rows have zero total sample_weight: the domain head "
-                "would have no target data. Give them weight, or set domain_adaptation=False."
-            )
-        domain_weight = sample_weight * (0.5 * totals.sum() / totals[unlabelled.astype(int)])
-        return {
-            "domain": unlabelled.astype(np.float32),
-            "domain_weight": domain_weight.astype(np.float32),
-        }
 
     # -- network ---------------------------------------------------------------
     def _resolve_modalities(self):
@@ -422,8 +278,8 @@ class MDAClassifier(BaseNeuralClassifier):
             make_activation(act),
         )
 
-    def _build_module(self, X, y):
-        for name in ("hidden_layers", "head_hidden", "domain_hidden"):
+    def _build_classifier(self, X, y):
+        for name in ("hidden_layers", "head_hidden"):
             check_layer_widths(getattr(self, name), name)
         if self.embed_dim % self.n_heads:
             raise ValueError(f"n_heads={self.n_heads} must divide embed_dim={self.embed_dim}.")
@@ -431,10 +287,8 @@ class MDAClassifier(BaseNeuralClassifier):
         self.modality_names_ = list(modalities)
         self.modality_columns_ = modalities
         self.branch_types_ = types
-        source = X[y >= 0]  # input scaling from the labelled (source) rows
         branches = {
-            name: self._build_branch(types[name], source[:, cols])
-            for name, cols in modalities.items()
+            name: self._build_branch(types[name], X[:, cols]) for name, cols in modalities.items()
         }
         return MDANet(
             modalities,
@@ -443,32 +297,12 @@ class MDAClassifier(BaseNeuralClassifier):
             len(self.classes_),
             n_heads=self.n_heads,
             head_hidden=self.head_hidden,
-            domain_hidden=self.domain_hidden,
             activation=self.activation,
             dropout=self.dropout,
         )
 
-    def _net_kwargs(self):
-        kwargs = {"domain_steps": self.domain_steps}
-        if self.domain_lr_factor != 1.0:
-            kwargs["optimizer__param_groups"] = [
-                ("domain_head.*", {"lr": self.lr * self.domain_lr_factor})
-            ]
-        return kwargs
-
     def _build_criterion(self):
         return nn.CrossEntropyLoss(reduction="none")
-
-    def _recorded_terms(self):
-        terms = [("label_loss", True)]
-        if self.domain_adapted_:
-            terms += [("domain_loss", True), ("domain_acc", True)]
-        return terms
-
-    def _extra_callbacks(self):
-        if not self.domain_adapted_:
-            return []
-        return [("grl", GRLSchedule(self.grl_schedule, self.grl_lambda, self.batch_size))]
 
     # -- outputs ---------------------------------------------------------------
     def _outputs(self, X):
@@ -489,7 +323,7 @@ class MDAClassifier(BaseNeuralClassifier):
         -------
         ndarray of shape (n_samples, embed_dim)
         """
-        return self._outputs(X)[2]
+        return self._outputs(X)[1]
 
     def fusion_weights(self, X):
         """Attention each modality receives, per event (rows sum to one).
@@ -503,45 +337,4 @@ class MDAClassifier(BaseNeuralClassifier):
         ndarray of shape (n_samples, n_modalities)
             Columns ordered as ``modality_names_``.
         """
-        return self._outputs(X)[3]
-
-    def domain_score(self, X):
-        """The domain head's probability that a row is target-domain data.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        if not self.domain_adapted_:
-            raise ValueError(
-                "No domain head was trained: fit with unlabelled target rows (y = -1 or "
-                "X_target) and domain_adaptation=True."
-            )
-        return expit(self._outputs(X)[1].astype(np.float64))
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy on the labelled rows (rows with ``y = -1`` are ignored).
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        float
-        """
-        y = np.asarray(y)
-        keep = ~_unlabelled_mask(y)
-        if hasattr(X, "iloc"):
-            X_keep = X.iloc[np.flatnonzero(keep)]
-        else:
-            X_keep = np.asarray(X)[keep] if not keep.all() else X
-        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
-        return accuracy_score(y[keep], self.predict(X_keep), sample_weight=sw)
+        return self._outputs(X)[2]

@@ -28,12 +28,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from skhep_ml._base import BaseNeuralClassifier, fill_training_doc, store_params
-from skhep_ml._nets import PivotNet
+from skhep_ml._nets import AdversarialNet
 from skhep_ml.nn import (
     MLP,
+    AdversarialModel,
     CategoricalAdversary,
     MixtureDensityNetwork,
-    PivotNetwork,
     feature_scaling,
 )
 from skhep_ml.utils import check_layer_widths, column_index
@@ -129,8 +129,10 @@ class PivotClassifier(BaseNeuralClassifier):
     z_values_ : ndarray or None
         The values of a discrete ``Z`` (the softmax adversary's classes).
     net_ : skorch.NeuralNet
-        ``net_.module_`` is a :class:`skhep_ml.nn.PivotNetwork` (classifier and
-        adversary); ``net_.optimizer_adv_`` trains the adversary.
+        ``net_.module_`` is a :class:`skhep_ml.nn.AdversarialModel` (the
+        classifier and its adversary); ``net_.optimizer_adv_`` trains the
+        adversary. The training game is the one of domain adaptation
+        (:class:`skhep_ml._nets.AdversarialNet`).
     history_ : skorch.callbacks.History
         Per epoch after pretraining: ``train_loss`` / ``valid_loss`` (combined),
         ``train_loss_clf`` / ``valid_loss_clf`` (``L_f``) and
@@ -193,7 +195,7 @@ class PivotClassifier(BaseNeuralClassifier):
         "adversary_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
-    _net_class = PivotNet
+    _net_class = AdversarialNet
 
     def __init__(
         self,
@@ -321,12 +323,13 @@ class PivotClassifier(BaseNeuralClassifier):
         if warm:  # the fitted net takes the current training settings
             for name, value in self._net_kwargs().items():
                 setattr(self.net_, name, value)
+        # the rows the penalty applies to: the background (classes_[0]) or all
+        penalised = sample_weight
+        if self.adversary_on == "background":
+            penalised = sample_weight * (y_enc == 0)
+        extra = {"adversary_target": z_enc, "adversary_weight": penalised.astype(np.float32)}
         return self._fit_net(
-            X_in,
-            self._encode_target(y_enc),
-            sample_weight,
-            stratify=y_enc,
-            extra={"z": z_enc},
+            X_in, self._encode_target(y_enc), sample_weight, stratify=y_enc, extra=extra
         )
 
     # -- hooks of the base ---------------------------------------------------
@@ -362,20 +365,22 @@ class PivotClassifier(BaseNeuralClassifier):
                     z_mean=self._z_scale[0],
                     z_std=self._z_scale[1],
                 )
-        return PivotNetwork(classifier, adversary)
+        return AdversarialModel(classifier, adversary, adversary_input="output")
 
     def _build_criterion(self):
         return nn.CrossEntropyLoss(reduction="none")
 
     def _net_kwargs(self):
         return dict(
-            method=self.method,
+            penalty=self.method,
             lambda_=self.lambda_,
-            adversary_on=self.adversary_on,
+            lambda_schedule="fixed",
             adversary_steps=self.adversary_steps,
-            adversary_lr=self.adversary_lr,
+            adversary_lr_ratio=(self.adversary_lr or self.lr) / self.lr,
             pretrain_epochs=self.pretrain_epochs,
             adversary_pretrain_epochs=self.adversary_pretrain_epochs,
+            valid_loss="combined",
+            term_name="adv",
         )
 
     def _recorded_terms(self):

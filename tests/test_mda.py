@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skhep_ml import MDAClassifier
 from skhep_ml.datasets import make_multimodal_nuclei
-from skhep_ml.nn import GradientReversal, MDANet, dann_lambda, hit_graph_adjacency
+from skhep_ml.nn import MDANet, dann_lambda, hit_graph_adjacency
 
 TINY = dict(
     embed_dim=8,
@@ -100,15 +100,6 @@ def test_generator_bad_arguments(kwargs, match):
 # -- torch modules -------------------------------------------------------------
 
 
-def test_gradient_reversal_flips_and_scales_the_gradient():
-    x = torch.randn(5, 3, requires_grad=True)
-    grl = GradientReversal(0.7)
-    out = grl(x)
-    torch.testing.assert_close(out, x)
-    out.sum().backward()
-    torch.testing.assert_close(x.grad, torch.full_like(x, -0.7))
-
-
 def test_dann_lambda_schedule():
     assert dann_lambda(0.0) == 0.0
     assert dann_lambda(0.5) == pytest.approx(2 / (1 + np.exp(-5)) - 1)
@@ -129,8 +120,8 @@ def test_hit_graph_edges():
 def test_fusion_weights_are_a_distribution_per_event():
     branches = {"a": torch.nn.Linear(2, 8), "b": torch.nn.Linear(3, 8)}
     net = MDANet({"a": [0, 1], "b": [2, 3, 4]}, branches, 8, 2, n_heads=2)
-    logits, domain, fused, weights = net(torch.randn(6, 5))
-    assert logits.shape == (6, 2) and domain.shape == (6,) and fused.shape == (6, 8)
+    logits, fused, weights = net(torch.randn(6, 5))
+    assert logits.shape == (6, 2) and fused.shape == (6, 8)
     torch.testing.assert_close(weights.sum(dim=1), torch.ones(6))
 
 
@@ -146,9 +137,12 @@ def test_unlabelled_rows_train_the_domain_head(nuclei):
     assert clf.domain_adapted_
     assert clf.modality_names_ == ["tracker_hits", "clusters", "rigidity", "tof"]
     assert clf.branch_types_ == BRANCHES
-    for key in ("label_loss", "domain_loss", "domain_acc", "grl_lambda", "valid_loss"):
+    keys = ("train_loss_clf", "train_loss_domain", "train_domain_acc", "valid_domain_acc")
+    for key in (*keys, "domain_lambda", "valid_loss"):
         assert np.all(np.isfinite(clf.history_[:, key])), key
-    lambdas = clf.history_[:, "grl_lambda"]
+    assert 0.0 <= clf.domain_probe_auc_ <= 1.0
+    assert clf.history_[-1, "domain_probe_auc"] == clf.domain_probe_auc_
+    lambdas = clf.history_[:, "domain_lambda"]
     assert np.all(np.diff(lambdas) > 0) and lambdas[-1] <= 1.0  # the DANN ramp
     score = clf.domain_score(nuclei.X_data)
     assert score.shape == (200,) and np.all((score > 0) & (score < 1))
@@ -159,7 +153,7 @@ def test_unlabelled_rows_train_the_domain_head(nuclei):
     assert set(np.unique(clf.predict(X))) <= {0, 1}
 
 
-def test_domain_steps_update_the_domain_head_only(nuclei):
+def test_domain_steps_update_the_domain_classifier_only(nuclei):
     X, y = _stacked(nuclei)
     # constant rate: a cosine schedule ends training at lr 0, and the head would not move
     clf = MDAClassifier(nuclei.modalities, BRANCHES, lr_schedule=None, **TINY).fit(X, y)
@@ -167,18 +161,20 @@ def test_domain_steps_update_the_domain_head_only(nuclei):
     Xi = {
         "X": torch.as_tensor(X.to_numpy(np.float32)[rows]),
         "sample_weight": torch.ones(len(rows)),
-        "domain": torch.as_tensor((y[rows] == -1).astype(np.float32)),
-        "domain_weight": torch.ones(len(rows)),
+        "adversary_target": torch.as_tensor((y[rows] == -1).astype(np.float32)),
+        "adversary_weight": torch.ones(len(rows)),
     }
+    clf.net_.module_.train()
     before = {k: v.detach().clone() for k, v in clf.net_.module_.named_parameters()}
-    losses = clf.net_.train_domain_head(Xi, 30)
+    first = clf.net_._adversary_steps(Xi, 1).item()
+    last = clf.net_._adversary_steps(Xi, 30).item()
     after = dict(clf.net_.module_.named_parameters())
     changed = {k for k in before if not torch.equal(before[k], after[k])}
-    assert changed == {k for k in before if k.startswith("domain_head.")}
-    assert losses[-1] < losses[0]  # the head learns on fixed features
+    assert changed == {k for k in before if k.startswith("adversary.")}
+    assert last < first  # the domain classifier learns on fixed features
 
-    stepped = MDAClassifier(nuclei.modalities, BRANCHES, domain_steps=2, **TINY).fit(X, y)
-    assert np.all(np.isfinite(stepped.history_[:, "domain_loss"]))
+    stepped = MDAClassifier(nuclei.modalities, BRANCHES, domain_steps=3, **TINY).fit(X, y)
+    assert np.all(np.isfinite(stepped.history_[:, "train_loss_domain"]))
     assert not np.allclose(stepped.predict_proba(X), clf.predict_proba(X))
 
 
@@ -192,8 +188,8 @@ def test_x_target_equals_minus_one_rows(nuclei):
 
 def test_fixed_schedule(nuclei):
     X, y = _stacked(nuclei)
-    clf = MDAClassifier(grl_schedule="fixed", grl_lambda=0.3, **TINY).fit(X.to_numpy(), y)
-    np.testing.assert_allclose(clf.history_[:, "grl_lambda"], 0.3)
+    clf = MDAClassifier(domain_schedule="fixed", domain_lambda=0.3, **TINY).fit(X.to_numpy(), y)
+    np.testing.assert_allclose(clf.history_[:, "domain_lambda"], 0.3)
 
 
 def test_without_target_rows_it_is_a_plain_classifier(nuclei):
@@ -201,12 +197,13 @@ def test_without_target_rows_it_is_a_plain_classifier(nuclei):
     kw = dict(modalities=nuclei.modalities, **TINY)
     plain = MDAClassifier(**kw).fit(nuclei.X_mc, nuclei.y_mc)
     assert not plain.domain_adapted_
-    assert "domain_loss" not in plain.history_[-1]
-    with pytest.raises(ValueError, match="No domain head"):
+    assert "train_loss_domain" not in plain.history_[-1]
+    with pytest.raises(ValueError, match="No domain classifier"):
         plain.domain_score(nuclei.X_mc)
-    # domain_adaptation=False ignores the unlabelled rows entirely
-    off = MDAClassifier(domain_adaptation=False, **kw).fit(X, y)
+    # domain_adaptation=None: the same network; -1 is then an ordinary label
+    off = MDAClassifier(domain_adaptation=None, **kw).fit(nuclei.X_mc, nuclei.y_mc)
     np.testing.assert_allclose(off.predict_proba(X), plain.predict_proba(X), rtol=1e-6)
+    assert MDAClassifier(domain_adaptation=None, **kw).fit(X, y).classes_.tolist() == [-1, 0, 1]
 
 
 def test_label_loss_ignores_unlabelled_rows(nuclei):
@@ -214,14 +211,15 @@ def test_label_loss_ignores_unlabelled_rows(nuclei):
     clf = MDAClassifier(**TINY).fit(X.to_numpy(), y)
     net = clf.net_
     logits = torch.randn(6, 2)
-    y_true = torch.tensor([0, 1, -1, -1, 1, -1])
-    batch = {"sample_weight": torch.ones(6)}
-    domain = torch.zeros(6)
-    base = net.get_loss((logits, domain), y_true, X=batch)
+    # target rows reach the net with a placeholder label 0 and label weight 0
+    y_true = torch.tensor([0, 1, 0, 0, 1, 0])
+    batch = {"sample_weight": torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0, 0.0])}
+    base = net._task_loss(logits, y_true, batch)
     changed = logits.clone()
-    changed[y_true < 0] += 100.0
-    assert net.get_loss((changed, domain), y_true, X=batch) == pytest.approx(base.item())
-    expected = torch.nn.functional.cross_entropy(logits[y_true >= 0], y_true[y_true >= 0])
+    changed[batch["sample_weight"] == 0] += 100.0
+    assert net._task_loss(changed, y_true, batch).item() == pytest.approx(base.item())
+    keep = batch["sample_weight"] > 0
+    expected = torch.nn.functional.cross_entropy(logits[keep], y_true[keep])
     assert base.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
@@ -303,7 +301,7 @@ def test_domain_head_makes_features_invariant_and_helps_on_data():
         embed_dim=8,
         n_heads=2,
         domain_hidden=(64, 64),
-        grl_lambda=10.0,
+        domain_lambda=10.0,
         lr_schedule="cosine",
         max_epochs=40,
         validation_fraction=None,
@@ -315,7 +313,10 @@ def test_domain_head_makes_features_invariant_and_helps_on_data():
     }
     results = {}
     for adapt in (False, True):
-        clf = MDAClassifier(domain_adaptation=adapt, **kw).fit(X, y)
+        if adapt:
+            clf = MDAClassifier(**kw).fit(X, y)
+        else:
+            clf = MDAClassifier(domain_adaptation=None, **kw).fit(d.X_mc, d.y_mc)
         feats = np.vstack([clf.embed(test.X_mc), clf.embed(test.X_data)])
         dom = np.r_[np.zeros(5000), np.ones(5000)]
         s_mc = clf.predict_proba(test.X_mc)[:, 1]
@@ -351,12 +352,12 @@ def test_warm_start_continues_from_the_fitted_weights(nuclei):
         validation_fraction=None,
     )
     clf = MDAClassifier(warm_start=True, **kw).fit(X, y)
-    first = clf.history_[:, "label_loss"]
+    first = clf.history_[:, "train_loss_clf"]
     clf.fit(X, y)
-    second = clf.history_[:, "label_loss"]
+    second = clf.history_[:, "train_loss_clf"]
     assert len(second) == 16  # the history continues
     assert first[0] - first[-1] > 0.1  # the first fit did learn
     assert abs(second[8] - first[-1]) < 0.3 * (first[0] - first[-1])
     fresh = MDAClassifier(warm_start=False, **kw).fit(X, y).fit(X, y)
     assert len(fresh.history_) == 8
-    assert fresh.history_[0, "label_loss"] == pytest.approx(first[0])
+    assert fresh.history_[0, "train_loss_clf"] == pytest.approx(first[0])

@@ -240,8 +240,15 @@ class FSEAttentionNet(nn.Module):
         return e / e.sum(dim=1, keepdim=True).clamp_min(torch.finfo(h.dtype).tiny)
 
     def forward(self, x):
+        return self.forward_features(x)[0]
+
+    def forward_features(self, x):
+        """``(logits, pooled)``: the pooled token vector [B, d] is what the heads read."""
         h, present = self._encode(x)
         z = (self._weights(h, present) * h).sum(dim=1)  # [B, d]
+        return self._head(z), z
+
+    def _head(self, z):
         if self.head is not None:
             return self.head(z)
         hid = F.relu(self.head_hidden(z), inplace=True).view(z.shape[0], self.n_outputs, -1)

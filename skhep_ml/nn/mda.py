@@ -1,15 +1,14 @@
-"""Multimodal domain-adversarial network (pure torch).
+"""Multimodal network (pure torch).
 
 One branch per modality (a graph network over tracker hits, a CNN over a
 cluster-count grid, MLPs for flat variables), fused by multi-head
-self-attention over the branch outputs with a learned modality encoding, a
-label head, and a domain head behind a gradient-reversal layer (DANN,
-Ganin et al., arXiv:1505.07818).
+self-attention over the branch outputs with a learned modality encoding, and
+a label head. Domain adaptation adds a domain classifier on the fused
+representation (:class:`skhep_ml.nn.AdversarialModel`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -22,47 +21,11 @@ from skhep_ml.nn.mlp import MLP
 
 __all__ = [
     "ClusterCNN",
-    "GradientReversal",
     "HitGraphNet",
     "MDANet",
     "ModalityAttentionFusion",
-    "dann_lambda",
     "hit_graph_adjacency",
 ]
-
-
-def dann_lambda(progress: float) -> float:
-    """DANN reversal strength ``2 / (1 + exp(-10 p)) - 1`` at training progress ``p`` in [0, 1]."""
-    p = min(max(float(progress), 0.0), 1.0)
-    return 2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0
-
-
-class _ReverseGrad(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, lambda_):
-        ctx.lambda_ = lambda_
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return -ctx.lambda_ * grad, None
-
-
-class GradientReversal(nn.Module):
-    """Identity forward; multiplies the gradient by ``-lambda_`` backward.
-
-    ``lambda_`` is a plain attribute, set during training by a schedule.
-    """
-
-    def __init__(self, lambda_: float = 1.0):
-        super().__init__()
-        self.lambda_ = float(lambda_)
-
-    def forward(self, x):
-        return _ReverseGrad.apply(x, self.lambda_)
-
-    def extra_repr(self):
-        return f"lambda_={self.lambda_:g}"
 
 
 def hit_graph_adjacency(n_layers: int, n_sides: int, n_tracks: int) -> torch.Tensor:
@@ -218,7 +181,7 @@ class ModalityAttentionFusion(nn.Module):
 
 
 class MDANet(nn.Module):
-    """Branches per modality, attention fusion, label head, reversed domain head.
+    """Branches per modality, attention fusion, label head.
 
     Parameters
     ----------
@@ -229,12 +192,12 @@ class MDANet(nn.Module):
     embed_dim : int
     n_classes : int
     n_heads : int
-    head_hidden, domain_hidden : sequence of int
-        Hidden widths of the label and domain heads.
+    head_hidden : sequence of int
+        Hidden widths of the label head.
     activation : str
     dropout : float
 
-    ``forward(x)`` returns ``(class_logits, domain_logit, fused, weights)``.
+    ``forward(x)`` returns ``(class_logits, fused, weights)``.
     """
 
     def __init__(
@@ -245,7 +208,6 @@ class MDANet(nn.Module):
         n_classes: int,
         n_heads: int = 4,
         head_hidden: Sequence[int] = (32,),
-        domain_hidden: Sequence[int] = (32,),
         activation: str = "relu",
         dropout: float = 0.0,
     ):
@@ -260,15 +222,12 @@ class MDANet(nn.Module):
         self.label_head = MLP(
             embed_dim, head_hidden, n_classes, activation=activation, dropout=dropout
         )
-        self.grl = GradientReversal(0.0)
-        # batch-normalised input: the features cannot hide the domain in
-        # directions of small variance that an unnormalised head barely sees
-        self.domain_head = nn.Sequential(
-            nn.BatchNorm1d(embed_dim, affine=False),
-            MLP(embed_dim, domain_hidden, 1, activation=activation),
-        )
 
     def forward(self, x):
+        return self.forward_features(x)[0]
+
+    def forward_features(self, x):
+        """``((logits, fused, weights), fused)``: the fused vector is what the head reads."""
         tokens = torch.stack(
             [
                 branch(x.index_select(1, getattr(self, f"_cols_{i}")))
@@ -277,6 +236,4 @@ class MDANet(nn.Module):
             dim=1,
         )
         fused, weights = self.fusion(tokens)
-        logits = self.label_head(fused)
-        domain = self.domain_head(self.grl(fused)).squeeze(1)
-        return logits, domain, fused, weights
+        return (self.label_head(fused), fused, weights), fused

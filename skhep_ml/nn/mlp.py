@@ -58,6 +58,12 @@ class MLP(nn.Module):
         elif output_activation is not None:
             layers.append(make_activation(output_activation))
         self.net = nn.Sequential(*layers)
+        self._n_body = len(layers) - (2 if output_activation is not None else 1)
 
     def forward(self, x):
         return self.net(x)
+
+    def forward_features(self, x):
+        """``(output, features)``: the features are the last hidden layer's activations."""
+        features = self.net[: self._n_body](x)
+        return self.net[self._n_body :](features), features

@@ -5,8 +5,6 @@
   ``p(z | f(x))`` whose parameters a small network computes.
 - :class:`CategoricalAdversary`: the same for a discrete protected variable
   (softmax over its values).
-- :class:`PivotNetwork`: a classifier and its adversary in one module, so that
-  checkpoints, early stopping and pickling carry both.
 - :func:`distance_correlation`: the weighted squared distance correlation of
   the DisCo penalty (Kasieczka & Shih, arXiv:2001.05310).
 """
@@ -25,7 +23,6 @@ from skhep_ml.nn.mlp import MLP
 __all__ = [
     "CategoricalAdversary",
     "MixtureDensityNetwork",
-    "PivotNetwork",
     "distance_correlation",
 ]
 
@@ -108,39 +105,6 @@ class CategoricalAdversary(nn.Module):
     def nll(self, x, z):
         """Per-row cross-entropy of the value index ``z``."""
         return F.cross_entropy(self(x), z.long(), reduction="none")
-
-
-class PivotNetwork(nn.Module):
-    """A classifier ``f`` and an adversary ``r`` that sees only ``f``'s output.
-
-    ``forward`` is the classifier alone (logits), so prediction needs nothing
-    else; :meth:`adversary_nll` gives ``-log p_r(z | f(x))`` per row, where the
-    adversary's input is the softmax of the logits without the first class
-    (for two classes: the signal probability, as in arXiv:1611.01046).
-
-    Parameters
-    ----------
-    classifier : nn.Module
-        Maps the inputs to class logits.
-    adversary : nn.Module
-        Has ``nll(inputs, z)`` returning one value per row.
-    """
-
-    def __init__(self, classifier: nn.Module, adversary: nn.Module):
-        super().__init__()
-        self.classifier = classifier
-        self.adversary = adversary
-
-    def forward(self, x):
-        return self.classifier(x)
-
-    @staticmethod
-    def adversary_input(logits):
-        """The classifier output the adversary sees: probabilities of classes 1..K-1."""
-        return torch.softmax(logits, dim=1)[:, 1:]
-
-    def adversary_nll(self, logits, z):
-        return self.adversary.nll(self.adversary_input(logits), z)
 
 
 def _double_centred(d, p):
