@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import itertools
 import os
 import re
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import LabelEncoder
 
+import skhep_ml.datasets._nuclei as nuclei
 import skhep_ml.datasets._pid as pid
 from skhep_ml.datasets import (
     HIGGSML_FEATURE_NAMES,
@@ -23,6 +25,7 @@ from skhep_ml.datasets import (
     load_higgsml,
     load_lhco_rnd,
     load_magic,
+    make_multimodal_nuclei,
     make_pid_tracks,
     rescale_weights,
 )
@@ -368,6 +371,211 @@ def test_bayes_limit():
         bayes_limit(post.to_numpy(), [211, 211, 211])
     with pytest.raises(ValueError, match="entries"):
         bayes_limit(post, [211])
+
+
+# --------------------------------------------------------------------------------------
+# make_pid_tracks: detector calibration ("data" versus simulation)
+# --------------------------------------------------------------------------------------
+CALIBRATION_DEFAULTS = {
+    "tpc_gain": 1.0,
+    "tpc_resolution_scale": 1.0,
+    "tof_shift": 0.0,
+    "tof_resolution_scale": 1.0,
+}
+
+
+def _checksum(df):
+    """Digest of a frame rounded to 1e-6 (insensitive to last-bit differences of libm)."""
+    a = np.round(np.nan_to_num(df.to_numpy(dtype=np.float64), nan=-999.0), 6)
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:20]
+
+
+def test_pid_default_calibration_is_unchanged():
+    t = make_pid_tracks(2000, random_state=11)
+    explicit = make_pid_tracks(2000, random_state=11, **CALIBRATION_DEFAULTS)
+    # the defaults are the nominal detector, bit for bit
+    np.testing.assert_array_equal(t.data.to_numpy(), explicit.data.to_numpy())
+    np.testing.assert_array_equal(t.posterior.to_numpy(), explicit.posterior.to_numpy())
+    # and the output of the generator before the calibration keywords existed
+    assert _checksum(t.data) == "dfacf6a063c4c2cdb0a8"
+    assert _checksum(t.posterior) == "7759c06c673e73c2d225"
+
+
+def _pions(t, lo=0.6, hi=0.8):
+    pt = t.data["pt"].to_numpy()
+    return (t.target.abs().to_numpy() == 211) & (pt > lo) & (pt < hi)
+
+
+def test_pid_tpc_gain_scales_the_signal_not_the_nsigma_reference():
+    nominal = make_pid_tracks(20_000, random_state=5)
+    data = make_pid_tracks(20_000, random_state=5, tpc_gain=1.05)
+    ratio = data.data["tpc_signal"].median() / nominal.data["tpc_signal"].median()
+    assert ratio == pytest.approx(1.05, rel=1e-9)  # same draws: every signal x 1.05
+    # nsigma keeps the nominal expectation: pions move by 0.05 / 6.5 % = 0.77 sigma
+    sel = _pions(nominal)
+    shift = (
+        data.data.loc[sel, "nsigma_tpc_pi"].mean() - nominal.data.loc[sel, "nsigma_tpc_pi"].mean()
+    )
+    assert 0.7 < shift < 0.85
+    for col in ("its_signal", "tof_beta", "trd_signal", "pt", "dca_xy"):
+        np.testing.assert_array_equal(data.data[col].to_numpy(), nominal.data[col].to_numpy())
+
+
+def test_pid_tpc_resolution_scale_widens_nsigma():
+    nominal = make_pid_tracks(20_000, random_state=6)
+    data = make_pid_tracks(20_000, random_state=6, tpc_resolution_scale=1.3)
+    sel = _pions(nominal)
+    assert sel.sum() > 1000
+    sd0 = nominal.data.loc[sel, "nsigma_tpc_pi"].std()
+    sd1 = data.data.loc[sel, "nsigma_tpc_pi"].std()
+    assert 0.93 < sd0 < 1.07
+    assert sd1 / sd0 == pytest.approx(1.3, rel=1e-6)
+    assert abs(data.data.loc[sel, "nsigma_tpc_pi"].mean()) < 0.1  # no gain: centred
+
+
+def test_pid_tof_shift_and_resolution_move_nsigma_tof():
+    nominal = make_pid_tracks(20_000, random_state=7)
+    late = make_pid_tracks(20_000, random_state=7, tof_shift=0.04)
+    wide = make_pid_tracks(20_000, random_state=7, tof_resolution_scale=1.5)
+    ns0 = nominal.data["nsigma_tof_pi"].to_numpy()
+    sel = _pions(nominal, 0.6, 1.5) & (np.abs(ns0) < 4)  # matched pions (no mismatch)
+    assert sel.sum() > 1000
+    assert abs(ns0[sel].mean()) < 0.1
+    # 40 ps later: beta lower, nsigma lower by about 40 / 80 at every momentum
+    ns1 = late.data["nsigma_tof_pi"].to_numpy()[sel]
+    assert ns1.mean() - ns0[sel].mean() == pytest.approx(-0.5, abs=0.03)
+    ns2 = wide.data["nsigma_tof_pi"].to_numpy()[sel]
+    assert ns2.std() / ns0[sel].std() == pytest.approx(1.5, rel=0.02)
+    np.testing.assert_array_equal(late.data["tpc_signal"], nominal.data["tpc_signal"])
+    # the TOF is present on the same tracks
+    np.testing.assert_array_equal(late.data["tof_beta"].isna(), nominal.data["tof_beta"].isna())
+
+
+def test_pid_posterior_stays_exact_under_miscalibration():
+    calib = {
+        "tpc_gain": 1.05,
+        "tpc_resolution_scale": 1.3,
+        "tof_shift": 0.04,
+        "tof_resolution_scale": 1.5,
+    }
+    t = make_pid_tracks(150_000, random_state=21, **calib)
+    zs = _calibration_z(t.posterior, t.target)
+    worst = max(zs, key=lambda k: abs(zs[k]))
+    assert abs(zs[worst]) < 4.5, (worst, zs[worst])
+    # the nominal posterior (what a reconstruction with the MC calibration would use) is off
+    prior = pid._check_abundances(None)
+    eff = {
+        "tof_pt_threshold": 0.5,
+        "tof_efficiency": 0.85,
+        "its_efficiency": 0.9,
+        "trd_efficiency": 0.3,
+    }
+    wrong = pd.DataFrame(pid._posterior(t.data, prior, **eff), columns=t.posterior.columns)
+    zs = _calibration_z(wrong, t.target)
+    assert max(abs(z) for z in zs.values()) > 6
+    assert bayes_limit(t.posterior, t.target)["accuracy"] > bayes_limit(wrong, t.target)["accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"tpc_gain": 0.0}, "tpc_gain"),
+        ({"tpc_gain": np.inf}, "tpc_gain"),
+        ({"tpc_resolution_scale": -1.0}, "tpc_resolution_scale"),
+        ({"tof_resolution_scale": True}, "tof_resolution_scale"),
+        ({"tof_shift": 2.0}, "tof_shift"),
+        ({"tof_shift": np.nan}, "tof_shift"),
+        ({"tof_shift": "0.1"}, "tof_shift"),
+    ],
+)
+def test_pid_bad_calibration(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_pid_tracks(10, **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# make_multimodal_nuclei: shift families
+# --------------------------------------------------------------------------------------
+def test_nuclei_mixed_is_the_default_and_unchanged():
+    d = make_multimodal_nuclei(300, 200, random_state=11)
+    m = make_multimodal_nuclei(300, 200, shift="mixed", random_state=11)
+    pd.testing.assert_frame_equal(d.X_mc, m.X_mc)
+    pd.testing.assert_frame_equal(d.X_data, m.X_data)
+    np.testing.assert_array_equal(d.y_data, m.y_data)
+    # the output of the generator before shift= existed
+    assert _checksum(d.X_mc) == "a620ccddf17108ae849d"
+    assert _checksum(d.X_data) == "ce565ecc0563d4ce1f4b"
+
+
+def _inverse_calibration(X):
+    X = X.copy()
+    for layer, gain in enumerate(nuclei._CALIBRATION["tracker_gain"]):
+        cols = [c for c in X.columns if c.startswith(f"hit_L{layer + 1}_") and c.endswith("charge")]
+        X[cols] = X[cols] / gain
+    X[["rigidity_upper", "rigidity_lower"]] /= nuclei._CALIBRATION["rigidity_gain"]
+    X["tof_beta"] -= nuclei._CALIBRATION["beta_offset"]
+    gain, offset = nuclei._CALIBRATION["tof_charge"]
+    X[["tof_charge_upper", "tof_charge_lower"]] = (
+        X[["tof_charge_upper", "tof_charge_lower"]] - offset
+    ) / gain
+    return X
+
+
+def _auc(y, x):
+    from sklearn.metrics import roc_auc_score
+
+    a = roc_auc_score(y, x)
+    return max(a, 1 - a)
+
+
+@pytest.fixture(scope="module")
+def nuclei_families():
+    return {s: make_multimodal_nuclei(4000, 4000, shift=s, random_state=3) for s in nuclei.SHIFTS}
+
+
+def test_nuclei_families_share_the_mc(nuclei_families):
+    ref = nuclei_families["mixed"]
+    for d in nuclei_families.values():
+        pd.testing.assert_frame_equal(d.X_mc, ref.X_mc)
+        assert list(d.X_data.columns) == ref.feature_names
+
+
+def test_nuclei_calibration_is_an_invertible_map_of_mc_like_data(nuclei_families):
+    cal, mod = nuclei_families["calibration"], nuclei_families["modality"]
+    np.testing.assert_array_equal(cal.y_data, mod.y_data)
+    undone = _inverse_calibration(cal.X_data)
+    # the same draws as the "modality" data, whose non-TOF modalities are simulated like MC
+    not_tof = [c for c in cal.feature_names if c not in cal.modalities["tof"]]
+    np.testing.assert_allclose(undone[not_tof], mod.X_data[not_tof], rtol=1e-12, atol=1e-12)
+    # the shift is there: L1 charge gain, beta offset, TOF charge map
+    mc = cal.X_mc
+    ratio = cal.X_data["hit_L1_X_t1_charge"].median() / mc["hit_L1_X_t1_charge"].median()
+    assert ratio == pytest.approx(1.06, abs=0.01)
+    assert cal.X_data["tof_beta"].mean() - mc["tof_beta"].mean() == pytest.approx(0.006, abs=0.001)
+    # the class separation of each shifted column is that of the MC (monotone maps)
+    for col in ("hit_L1_X_t1_charge", "rigidity_upper", "tof_charge_upper", "tof_beta"):
+        assert _auc(cal.y_data, cal.X_data[col]) == pytest.approx(_auc(cal.y_mc, mc[col]), abs=0.03)
+
+
+def test_nuclei_modality_mismodels_only_the_tof(nuclei_families):
+    d = nuclei_families["modality"]
+    mc, data = d.X_mc, d.X_data
+    # the other modalities: same distribution as the MC
+    for col in ("hit_L1_X_t1_charge", "hit_L4_Y_t1_charge", "ncl_L3_X", "rigidity_upper"):
+        assert _auc(d.y_data, data[col]) == pytest.approx(_auc(d.y_mc, mc[col]), abs=0.03)
+        assert data[col].median() == pytest.approx(mc[col].median(), rel=0.03)
+    # TOF: offset, worse resolution, less separation
+    assert data["tof_beta"].mean() - mc["tof_beta"].mean() == pytest.approx(0.004, abs=0.001)
+    assert data["tof_beta"].std() > mc["tof_beta"].std()
+    for col in ("tof_charge_upper", "tof_ncl_lower"):  # the separating TOF columns
+        assert _auc(d.y_data, data[col]) < _auc(d.y_mc, mc[col]) - 0.03, col
+    assert _auc(d.y_data, data["tof_charge_lower"]) < _auc(d.y_mc, mc["tof_charge_lower"])
+    assert data["tof_charge_upper"].std() > 1.3 * mc["tof_charge_upper"].std()
+
+
+def test_nuclei_bad_shift():
+    with pytest.raises(ValueError, match="shift"):
+        make_multimodal_nuclei(10, 10, shift="gain")
 
 
 # --------------------------------------------------------------------------------------

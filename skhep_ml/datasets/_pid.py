@@ -151,6 +151,7 @@ _R_TOF = 3.7  # m, radius of the TOF
 _R_TPC_OUT = 2.5  # m, outer radius of the TPC (last point of the track)
 _C_M_PER_NS = 0.299792458
 _SIGMA_T = 0.080  # ns, total time resolution (TOF + start time)
+_TOF_SHIFT_MAX = 1.0  # ns, largest |tof_shift| accepted (1 - beta k stays positive)
 _TOF_MISMATCH = 0.015  # probability that a TOF hit of another track is matched
 _MISMATCH_LO, _MISMATCH_HI = 0.2, 1.1  # mismatched beta ~ Uniform(lo, hi)
 
@@ -311,8 +312,22 @@ def _sample_pt(rng, cls):
     return np.clip(pt, _PT_MIN, _PT_MAX)
 
 
-def _log_likelihood(X, prior, tof_pt_threshold, tof_efficiency, its_efficiency, trd_efficiency):
+def _log_likelihood(
+    X,
+    prior,
+    tof_pt_threshold,
+    tof_efficiency,
+    its_efficiency,
+    trd_efficiency,
+    tpc_gain=1.0,
+    tpc_resolution_scale=1.0,
+    tof_shift=0.0,
+    tof_resolution_scale=1.0,
+):
     """Joint log density log P(s) + log p(x | s) of every class, shape (n, 8).
+
+    The calibration keywords are those of :func:`make_pid_tracks`: the
+    densities are those the sample was generated with (the true calibration).
 
     Only observed columns of ``X`` enter.  The signals of particle and
     antiparticle have the same densities, so they are computed for the four
@@ -331,8 +346,8 @@ def _log_likelihood(X, prior, tof_pt_threshold, tof_efficiency, its_efficiency, 
     ll4 = _levy_logpdf(pt)
 
     # TPC dE/dx, always present; resolution set by the number of clusters
-    mu = _TPC_MIP * bb4
-    res = _tpc_res(X["tpc_ncls"].to_numpy(dtype=np.float64))[:, None]
+    mu = tpc_gain * (_TPC_MIP * bb4)
+    res = (_tpc_res(X["tpc_ncls"].to_numpy(dtype=np.float64)) * tpc_resolution_scale)[:, None]
     ll4 += _norm_logpdf(X["tpc_signal"].to_numpy(dtype=np.float64)[:, None], mu, res * mu)
 
     with np.errstate(divide="ignore"):
@@ -357,8 +372,14 @@ def _log_likelihood(X, prior, tof_pt_threshold, tof_efficiency, its_efficiency, 
             -np.inf,
         )
         beta_h = beta4[has]
-        good = np.log1p(-_TOF_MISMATCH) + _norm_logpdf(
-            b, beta_h, _sigma_beta(beta_h, eta[has, None])
+        # a time offset dt maps the smeared beta b0 to b = b0 / (1 + b0 k), k = dt / t_light;
+        # its inverse b0 = b / (1 - b k) has the Jacobian 1 / (1 - b k)^2
+        k = tof_shift * _C_M_PER_NS / (_R_TOF * np.cosh(eta[has, None]))
+        b0 = b / (1.0 - b * k)
+        good = (
+            np.log1p(-_TOF_MISMATCH)
+            + _norm_logpdf(b0, beta_h, _sigma_beta(beta_h, eta[has, None]) * tof_resolution_scale)
+            - 2.0 * np.log(np.abs(1.0 - b * k))
         )
         ll4[has] += np.log(q) + np.logaddexp(good, mismatch)
         ll4[miss] += np.log1p(-tof_efficiency * _survival(pt[miss, None], _MASS4, _CTAU4))
@@ -403,6 +424,10 @@ def make_pid_tracks(
     tof_efficiency=0.85,
     its_efficiency=0.9,
     trd_efficiency=0.3,
+    tpc_gain=1.0,
+    tpc_resolution_scale=1.0,
+    tof_shift=0.0,
+    tof_resolution_scale=1.0,
     random_state=None,
     return_X_y=False,
 ):
@@ -441,6 +466,19 @@ def make_pid_tracks(
       ``nsigma_tof_X = (tof_beta - beta_X) / sigma_beta_X`` for X in pi, ka, pr:
       deterministic functions of the other columns (NaN where TOF is missing).
 
+    **Detector calibration ("data" versus simulation).** ``tpc_gain``,
+    ``tpc_resolution_scale``, ``tof_shift`` and ``tof_resolution_scale``
+    change how the TPC and TOF signals are generated; their defaults give the
+    nominal detector (the output is then unchanged, bit for bit, for a given
+    ``random_state``).  The ``nsigma_*`` columns are always computed with the
+    *nominal* expectations ``E_X``, ``beta_X`` and resolutions, as a
+    reconstruction calibrated on simulation would: a sample drawn with a gain
+    or an offset has shifted nsigma, one with a resolution scale wider nsigma.
+    Such a sample plays the "data" of a simulation-to-data (domain-shift)
+    study, with its true labels for evaluation.  The ``posterior`` is always
+    the exact posterior of the sample as generated, i.e. computed with the
+    true (mis-)calibration.
+
     Parameters
     ----------
     n_samples : int, default=100_000
@@ -457,6 +495,20 @@ def make_pid_tracks(
         Probability that the ITS dE/dx is present.
     trd_efficiency : float, default=0.3
         Probability that the TRD signal is present.
+    tpc_gain : float, default=1.0
+        Gain of the TPC: the measured ``tpc_signal`` is ``tpc_gain`` times the
+        nominal Bethe-Bloch value (before the resolution smearing).
+    tpc_resolution_scale : float, default=1.0
+        Factor on the relative TPC dE/dx resolution.
+    tof_shift : float, default=0.0
+        Offset (ns) of the measured time of flight, as from a mis-calibrated
+        start time: ``beta -> beta / (1 + beta * tof_shift / t_light)`` with
+        ``t_light = L / c`` the flight time at beta = 1 (positive: later
+        arrival, lower beta).  It moves ``nsigma_tof_X`` by about
+        ``-tof_shift / 0.080 ns`` at every momentum.  Mismatched hits are not
+        shifted.  At most 1 ns in absolute value.
+    tof_resolution_scale : float, default=1.0
+        Factor on the TOF time (beta) resolution of matched hits.
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible output.
     return_X_y : bool, default=False
@@ -468,8 +520,9 @@ def make_pid_tracks(
         ``data`` (DataFrame, the 19 float64 columns of ``feature_names``, NaN
         where the detector gives no signal), ``target`` (Series ``"pdg"`` of
         PDG codes), ``posterior`` (DataFrame of the exact Bayes posterior
-        P(species | track), one column per PDG code in increasing order, i.e. in
-        the order of a fitted classifier's ``classes_``), ``feature_names``,
+        P(species | track) under the calibration the sample was drawn with, one
+        column per PDG code in increasing order, i.e. in the order of a fitted
+        classifier's ``classes_``), ``feature_names``,
         ``target_names`` ({PDG code: name}) and ``DESCR``.
     (data, target) : tuple
         If ``return_X_y`` is True.
@@ -515,6 +568,35 @@ def make_pid_tracks(
         "its_efficiency": _check_fraction(its_efficiency, "its_efficiency"),
         "trd_efficiency": _check_fraction(trd_efficiency, "trd_efficiency"),
     }
+    for name, value in (
+        ("tpc_gain", tpc_gain),
+        ("tpc_resolution_scale", tpc_resolution_scale),
+        ("tof_resolution_scale", tof_resolution_scale),
+    ):
+        if (
+            not isinstance(value, numbers.Real)
+            or isinstance(value, bool)
+            or not np.isfinite(value)
+            or value <= 0
+        ):
+            raise ValueError(f"{name} must be a finite positive number, got {value!r}.")
+    if (
+        not isinstance(tof_shift, numbers.Real)
+        or isinstance(tof_shift, bool)
+        or not np.isfinite(tof_shift)
+        or abs(tof_shift) > _TOF_SHIFT_MAX
+    ):
+        raise ValueError(
+            f"tof_shift must be a finite number of ns in [-{_TOF_SHIFT_MAX}, {_TOF_SHIFT_MAX}], "
+            f"got {tof_shift!r}."
+        )
+    calib = {
+        "tpc_gain": float(tpc_gain),
+        "tpc_resolution_scale": float(tpc_resolution_scale),
+        "tof_shift": float(tof_shift),
+        "tof_resolution_scale": float(tof_resolution_scale),
+    }
+    tpc_gain, tpc_resolution_scale, tof_shift, tof_resolution_scale = calib.values()
     prior = _check_abundances(abundances)
     rng = check_random_state(random_state)
     n = int(n_samples)
@@ -544,8 +626,8 @@ def make_pid_tracks(
 
     # TPC
     ncls = np.clip(np.rint(rng.normal(_NCLS_MEAN, _NCLS_SD, n)), _NCLS_MIN, _NCLS_MAX)
-    tpc_mu = _TPC_MIP * bb
-    tpc = tpc_mu * (1.0 + _tpc_res(ncls) * rng.standard_normal(n))
+    tpc_mu = tpc_gain * (_TPC_MIP * bb)
+    tpc = tpc_mu * (1.0 + (_tpc_res(ncls) * tpc_resolution_scale) * rng.standard_normal(n))
 
     # ITS
     its_mu = _ITS_MIP * bb
@@ -553,7 +635,9 @@ def make_pid_tracks(
     its[rng.random_sample(n) >= eff["its_efficiency"]] = np.nan
 
     # TOF
-    beta = beta_true + _sigma_beta(beta_true, eta) * rng.standard_normal(n)
+    beta = beta_true + (_sigma_beta(beta_true, eta) * tof_resolution_scale) * rng.standard_normal(n)
+    # a time offset dt: t = L / (c beta) + dt, i.e. beta -> beta / (1 + beta dt / t_light)
+    beta = beta / (1.0 + beta * (tof_shift * _C_M_PER_NS / (_R_TOF * np.cosh(eta))))
     mismatch = rng.random_sample(n) < _TOF_MISMATCH
     beta_mis = rng.uniform(_MISMATCH_LO, _MISMATCH_HI, n)
     beta = np.where(mismatch, beta_mis, beta)
@@ -593,7 +677,7 @@ def make_pid_tracks(
     if return_X_y:
         return X, y
 
-    post = pd.DataFrame(_posterior(X, prior, **eff), columns=_CLASSES.tolist())
+    post = pd.DataFrame(_posterior(X, prior, **eff, **calib), columns=_CLASSES.tolist())
     post.columns.name = "pdg"
     return Bunch(
         data=X,
