@@ -20,6 +20,11 @@ The "data" domain differs from simulation the way flight data do:
 A classifier trained on simulation therefore leans on features that are
 shifted in the data, while robust ones (inner tracker charges, upper TOF
 charge, the second-track hits, the two rigidities) are modelled correctly.
+
+That is the default, ``shift="mixed"``; two more families of MC-to-data
+differences are available (see :func:`make_multimodal_nuclei`):
+``"calibration"``, an alignable covariate shift (gains and offsets), and
+``"modality"``, one modality (the TOF) mis-modelled beyond repair.
 """
 
 from __future__ import annotations
@@ -62,6 +67,29 @@ TOF_COLUMNS = [
 ]
 
 
+#: shift="calibration": per-layer gain of the tracker charges, momentum-scale
+#: gain of both rigidities, offset of the TOF beta, (gain, offset) of the TOF
+#: charges. The TOF is shifted most (about 2 sigma of its charge resolution and
+#: 1.5 sigma of beta; the tracker charges by 0.5-1.3 sigma, the rigidity by
+#: about 1.3 sigma of its resolution).
+_CALIBRATION = {
+    "tracker_gain": (1.06, 0.96, 1.04, 0.97, 1.05, 0.95, 1.03, 1.06),
+    "rigidity_gain": 1.04,
+    "beta_offset": 0.006,
+    "tof_charge": (0.94, 0.3),
+}
+#: shift="modality": the data's TOF (beta resolution 0.004 in MC, charge
+#: resolution 0.3, lower-TOF debris 1.0 / 0.1 clusters for fragmented / intact).
+_TOF_BAD = {
+    "sigma_beta": 0.010,
+    "beta_shift": 0.004,
+    "sigma_charge": 0.8,
+    "charge_shift": 0.3,
+    "debris": (0.5, 0.25),
+}
+SHIFTS = ("mixed", "calibration", "modality")
+
+
 def _modalities():
     return {
         "tracker_hits": list(TRACKER_COLUMNS),
@@ -79,8 +107,13 @@ def _measured_charge(Z, sigma, rng, scale=1.0, extra_sigma=0.0):
     return scale * (Z + core + tail)
 
 
-def _simulate(n, signal_fraction, Z, *, data, rng):
-    """One domain: a DataFrame of features and the 0/1 signal labels."""
+def _simulate(n, signal_fraction, Z, *, shift, rng):
+    """One domain: a DataFrame of features and the 0/1 signal labels.
+
+    ``shift``: None (simulation), "mixed" (the flight data's mis-modelling of
+    the module docstring) or "modality" (only the TOF mis-modelled).
+    """
+    data = shift == "mixed"
     y = (rng.random(n) < signal_fraction).astype(np.int64)
     # background: 75% Z+1 fragmenting into Z, 25% Z-1
     heavy = (y == 0) & (rng.random(n) < 0.75)
@@ -184,18 +217,46 @@ def _simulate(n, signal_fraction, Z, *, data, rng):
     # TOF: beta from rigidity and mass; upper TOF below L1, lower TOF below L8
     mass = 0.9315 * A_top
     beta = R * Z_top / np.sqrt((R * Z_top) ** 2 + mass**2)
-    sigma_beta, beta_shift = (0.008, 0.004) if data else (0.004, 0.0)
+    if shift == "modality":
+        sigma_beta, beta_shift = _TOF_BAD["sigma_beta"], _TOF_BAD["beta_shift"]
+    else:
+        sigma_beta, beta_shift = (0.008, 0.004) if data else (0.004, 0.0)
     frame["tof_beta"] = beta + beta_shift + sigma_beta * rng.normal(size=n)
     Z_tof_up = np.where(k <= 1, Z_after, Z_top)
     Z_tof_low = np.where(fragmented, Z_after, Z_top)
-    frame["tof_charge_upper"] = _measured_charge(Z_tof_up, _SIGMA_TOF_Q, rng)
-    frame["tof_charge_lower"] = _measured_charge(Z_tof_low, _SIGMA_TOF_Q, rng)
+    if shift == "modality":  # wider, offset charges: less separation, not undone by a map
+        sigma_q, q_shift = _TOF_BAD["sigma_charge"], _TOF_BAD["charge_shift"]
+        frame["tof_charge_upper"] = _measured_charge(Z_tof_up, sigma_q, rng) + q_shift
+        frame["tof_charge_lower"] = _measured_charge(Z_tof_low, sigma_q, rng) + q_shift
+    else:
+        frame["tof_charge_upper"] = _measured_charge(Z_tof_up, _SIGMA_TOF_Q, rng)
+        frame["tof_charge_lower"] = _measured_charge(Z_tof_low, _SIGMA_TOF_Q, rng)
     tof_noise = 0.5 if data else 0.0
     frame["tof_ncl_upper"] = (1 + rng.poisson(0.1 + tof_noise, n)).astype(np.float64)
+    # fragmentation debris in the lower TOF (the data of "modality" see less of it)
+    debris_tof = _TOF_BAD["debris"] if shift == "modality" else (1.0, 0.1)
     frame["tof_ncl_lower"] = (
-        1 + rng.poisson(np.where(fragmented, 1.0, 0.1) + tof_noise, n)
+        1 + rng.poisson(np.where(fragmented, *debris_tof) + tof_noise, n)
     ).astype(np.float64)
     return pd.DataFrame(frame), y
+
+
+def _calibrate(X):
+    """The data of ``shift="calibration"``: smooth invertible per-column maps
+    (gain and offset) of a sample simulated like the MC."""
+    X = X.copy()
+    for layer_i, gain in enumerate(_CALIBRATION["tracker_gain"]):
+        for side in SIDES:
+            for track in range(N_TRACKS):
+                col = f"hit_L{layer_i + 1}_{side}_t{track + 1}_charge"
+                X[col] = gain * X[col]  # absent hits (0) stay 0
+    for col in RIGIDITY_COLUMNS:
+        X[col] = _CALIBRATION["rigidity_gain"] * X[col]
+    X["tof_beta"] = X["tof_beta"] + _CALIBRATION["beta_offset"]
+    gain, offset = _CALIBRATION["tof_charge"]
+    for col in ("tof_charge_upper", "tof_charge_lower"):
+        X[col] = gain * X[col] + offset
+    return X
 
 
 def make_multimodal_nuclei(
@@ -205,6 +266,7 @@ def make_multimodal_nuclei(
     nucleus="P",
     signal_fraction=0.5,
     data_signal_fraction=None,
+    shift="mixed",
     random_state=None,
 ):
     """Simulated AMS-02-like nuclei: labelled "MC" and mis-modelled "data".
@@ -225,9 +287,30 @@ def make_multimodal_nuclei(
 
     Signal (label 1) is the selected nucleus at the top of the instrument;
     background (label 0) is the heavier neighbour fragmenting into it (75%)
-    and the lighter neighbour (25%). The data domain is mis-modelled (see the
-    module docstring): L1 charge scale and smearing, L8 smearing, beta
-    resolution, noise clusters.
+    and the lighter neighbour (25%). How the data domain differs from the
+    simulation is set by ``shift``:
+
+    - ``"mixed"`` (the flight data of the module docstring): L1 charge scale
+      and smearing, L8 smearing, beta resolution and offset, noise clusters on
+      every layer and in the TOF.
+    - ``"calibration"``: an alignable covariate shift.  The data are simulated
+      exactly like the MC (same physics, same resolutions, so ``p(label |
+      true physics)`` and the class separation are unchanged) and then every
+      affected column goes through a smooth invertible map: the charges of
+      tracker layer L1..L8 (both sides, both tracks; absent hits stay 0) are
+      multiplied by 1.06, 0.96, 1.04, 0.97, 1.05, 0.95, 1.03, 1.06; both
+      rigidities by 1.04 (momentum scale); ``tof_beta`` gets +0.006; the TOF
+      charges become ``0.94 q + 0.3``.  Cluster counts are untouched.  The
+      ``tof`` modality is the one shifted most (about 2 sigma of the TOF
+      charge resolution and 1.5 sigma of beta; the others 0.5-1.3 sigma).
+    - ``"modality"``: only the ``tof`` modality is mis-modelled, in a way no
+      per-feature map can undo: beta resolution 0.010 instead of 0.004 and an
+      offset of +0.004; TOF charges with resolution 0.8 instead of 0.3 and
+      +0.3 offset; lower-TOF fragmentation debris 0.5 / 0.25 extra clusters
+      (fragmented / intact) instead of 1.0 / 0.1.  The TOF therefore separates
+      signal from background less in the data than in the MC.  The
+      ``tracker_hits``, ``clusters`` and ``rigidity`` modalities are modelled
+      correctly (as in the MC), so dropping ``tof`` removes the whole shift.
 
     Parameters
     ----------
@@ -241,6 +324,10 @@ def make_multimodal_nuclei(
         Signal fraction of the simulation.
     data_signal_fraction : float or None, default=None
         Signal fraction of the data (None: as the simulation).
+    shift : {"mixed", "calibration", "modality"}, default="mixed"
+        The family of MC-to-data differences (see above). ``"mixed"``
+        reproduces the generator's original output bit for bit; the MC
+        sample is the same for every family with the same ``random_state``.
     random_state : int, RandomState instance or None, default=None
 
     Returns
@@ -258,6 +345,8 @@ def make_multimodal_nuclei(
     >>> d.X_mc.shape, d.X_data.shape, sorted(d.modalities)
     ((200, 87), (100, 87), ['clusters', 'rigidity', 'tof', 'tracker_hits'])
     """
+    if not isinstance(shift, str) or shift not in SHIFTS:
+        raise ValueError(f"shift must be one of {SHIFTS}; got {shift!r}.")
     Z = {"Si": 14, "P": 15, "S": 16}.get(nucleus)
     if Z is None:
         raise ValueError(f"nucleus must be 'Si', 'P' or 'S'; got {nucleus!r}.")
@@ -273,8 +362,16 @@ def make_multimodal_nuclei(
         if not 0.0 < value < 1.0:
             raise ValueError(f"{name} must be in (0, 1); got {value!r}.")
     rng = check_random_state(random_state)
-    X_mc, y_mc = _simulate(int(n_mc), signal_fraction, Z, data=False, rng=rng)
-    X_data, y_data = _simulate(int(n_data), data_signal_fraction, Z, data=True, rng=rng)
+    X_mc, y_mc = _simulate(int(n_mc), signal_fraction, Z, shift=None, rng=rng)
+    X_data, y_data = _simulate(
+        int(n_data),
+        data_signal_fraction,
+        Z,
+        shift=None if shift == "calibration" else shift,
+        rng=rng,
+    )
+    if shift == "calibration":
+        X_data = _calibrate(X_data)
     return Bunch(
         X_mc=X_mc,
         y_mc=y_mc,
