@@ -240,8 +240,11 @@ def final_domain_acc(est):
     history = getattr(est, "history_", None)
     if history is None or not len(history):
         return np.nan
-    value = history[-1].get("domain_acc")
-    return np.nan if value is None else float(value)
+    last = history[-1]
+    for key in ("train_domain_acc", "domain_acc"):  # the latter: before the shared mechanism
+        if last.get(key) is not None:
+            return float(last[key])
+    return np.nan
 
 
 def run(args):
