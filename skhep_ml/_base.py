@@ -760,9 +760,12 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
         with torch.no_grad():  # the adversary's input width, from two rows
             width = model.adversary_input(torch.as_tensor(X[:2]))[1].shape[1]
         classifier.train(was_training)
-        activation = getattr(self, "activation", "relu")
-        model.adversary = DomainClassifier(width, self.domain_hidden, activation)
+        model.adversary = self._domain_classifier(width)
         return model
+
+    def _domain_classifier(self, width):
+        """The domain classifier for an adversary input of ``width`` columns."""
+        return DomainClassifier(width, self.domain_hidden, getattr(self, "activation", "relu"))
 
     def _fit_net_class(self):
         return _nets.AdversarialNet if self._adapting() else self._net_class
@@ -811,6 +814,8 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
         Returns
         -------
         ndarray of shape (n_samples,)
+            Or (n_samples, n_modalities) with one domain classifier per
+            modality (``MDAClassifier(domain_features="modalities")``).
         """
         check_is_fitted(self)
         if not self._adapting():

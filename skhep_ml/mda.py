@@ -13,7 +13,14 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from skhep_ml._base import DomainAdaptiveClassifier, fill_training_doc, store_params
-from skhep_ml.nn import MLP, ClusterCNN, HitGraphNet, MDANet, feature_scaling
+from skhep_ml.nn import (
+    MLP,
+    ClusterCNN,
+    GroupedDomainClassifier,
+    HitGraphNet,
+    MDANet,
+    feature_scaling,
+)
 from skhep_ml.nn import activation as make_activation
 from skhep_ml.utils import check_layer_widths, column_index, validate_predict_data
 
@@ -78,6 +85,12 @@ class MDAClassifier(DomainAdaptiveClassifier):
     activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"}, default="relu"
     dropout : float, default=0.1
         Dropout in the label head.
+    domain_features : {"fused", "modalities"}, default="fused"
+        What the domain classifier reads: the fused representation, or every
+        modality's token with one domain classifier per modality (losses
+        averaged). Per modality, each branch must be domain-invariant on its
+        own, so a modality whose simulation cannot be aligned with the data
+        is pushed to carry little instead of being hidden in the fusion.
     class_weight : dict, "balanced" or None, default=None
         Applied to the labelled rows.
     {domain_parameters}
@@ -164,6 +177,7 @@ class MDAClassifier(DomainAdaptiveClassifier):
         "head_hidden": [tuple, list],
         "activation": [StrOptions({"relu", "leaky_relu", "elu", "gelu", "silu", "tanh"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "domain_features": [StrOptions({"fused", "modalities"})],
     }
 
     def __init__(
@@ -182,6 +196,7 @@ class MDAClassifier(DomainAdaptiveClassifier):
         head_hidden=(32,),
         activation="relu",
         dropout=0.1,
+        domain_features="fused",
         domain_adaptation="dann",
         domain_lambda=1.0,
         domain_schedule="dann",
@@ -299,7 +314,14 @@ class MDAClassifier(DomainAdaptiveClassifier):
             head_hidden=self.head_hidden,
             activation=self.activation,
             dropout=self.dropout,
+            domain_features=self.domain_features,
         )
+
+    def _domain_classifier(self, width):
+        if self.domain_features == "fused":
+            return super()._domain_classifier(width)
+        n = len(self.modality_names_)
+        return GroupedDomainClassifier(n, width // n, self.domain_hidden, self.activation)
 
     def _build_criterion(self):
         return nn.CrossEntropyLoss(reduction="none")

@@ -361,3 +361,24 @@ def test_warm_start_continues_from_the_fitted_weights(nuclei):
     fresh = MDAClassifier(warm_start=False, **kw).fit(X, y).fit(X, y)
     assert len(fresh.history_) == 8
     assert fresh.history_[0, "train_loss_clf"] == pytest.approx(first[0])
+
+
+@pytest.mark.parametrize("method", ["dann", "cdan"])
+def test_one_domain_classifier_per_modality(nuclei, method):
+    from skhep_ml.nn import GroupedDomainClassifier
+
+    X, y = _stacked(nuclei)
+    clf = MDAClassifier(
+        nuclei.modalities,
+        BRANCHES,
+        domain_adaptation=method,
+        domain_features="modalities",
+        **TINY,
+    ).fit(X, y)
+    heads = clf.net_.module_.adversary
+    assert isinstance(heads, GroupedDomainClassifier) and heads.n_groups == 4
+    # each reads one token (embed_dim 8), times the two class probabilities for CDAN
+    assert heads.group_width == (8 if method == "dann" else 16)
+    assert np.all(np.isfinite(clf.history_[:, "train_loss_domain"]))
+    assert clf.domain_score(nuclei.X_data).shape == (200, 4)  # one probability per modality
+    assert 0.0 <= clf.domain_probe_auc_ <= 1.0

@@ -34,6 +34,7 @@ __all__ = [
     "ADVERSARY_INPUTS",
     "AdversarialModel",
     "DomainClassifier",
+    "GroupedDomainClassifier",
     "classifier_of",
     "conditional_map",
     "dann_lambda",
@@ -101,6 +102,52 @@ class DomainClassifier(nn.Module):
     def correct(self, x, domain):
         """Per row, 1.0 where the classifier gets the domain right, else 0.0."""
         return ((self(x) > 0) == (domain > 0.5)).to(x.dtype)
+
+
+class GroupedDomainClassifier(nn.Module):
+    """One :class:`DomainClassifier` per group of input columns; losses averaged.
+
+    The input row is ``n_groups`` consecutive blocks of ``group_width``
+    values (e.g. one token per detector modality). Each block has its own
+    domain classifier, so that every block must be domain-invariant on its
+    own: a block that cannot be aligned is pushed to carry nothing, instead
+    of being hidden by the others.
+
+    Parameters
+    ----------
+    n_groups, group_width : int
+    hidden_layers : sequence of int
+    activation : str
+    """
+
+    def __init__(
+        self,
+        n_groups: int,
+        group_width: int,
+        hidden_layers: Sequence[int] = (64,),
+        activation: str = "relu",
+    ):
+        super().__init__()
+        self.n_groups = int(n_groups)
+        self.group_width = int(group_width)
+        self.heads = nn.ModuleList(
+            DomainClassifier(group_width, hidden_layers, activation) for _ in range(n_groups)
+        )
+
+    def _blocks(self, x):
+        return x.reshape(x.shape[0], self.n_groups, self.group_width).unbind(1)
+
+    def forward(self, x):
+        """Logits, one column per group."""
+        return torch.stack([h(b) for h, b in zip(self.heads, self._blocks(x))], dim=1)
+
+    def nll(self, x, domain):
+        losses = [h.nll(b, domain) for h, b in zip(self.heads, self._blocks(x))]
+        return torch.stack(losses, dim=1).mean(dim=1)
+
+    def correct(self, x, domain):
+        hits = [h.correct(b, domain) for h, b in zip(self.heads, self._blocks(x))]
+        return torch.stack(hits, dim=1).mean(dim=1)
 
 
 class AdversarialModel(nn.Module):

@@ -196,6 +196,10 @@ class MDANet(nn.Module):
         Hidden widths of the label head.
     activation : str
     dropout : float
+    domain_features : {"fused", "modalities"}
+        What ``forward_features`` gives a domain classifier: the fused
+        vector, or the tokens of every modality (concatenated, in modality
+        order) for one domain classifier per modality.
 
     ``forward(x)`` returns ``(class_logits, fused, weights)``.
     """
@@ -210,8 +214,14 @@ class MDANet(nn.Module):
         head_hidden: Sequence[int] = (32,),
         activation: str = "relu",
         dropout: float = 0.0,
+        domain_features: str = "fused",
     ):
         super().__init__()
+        if domain_features not in ("fused", "modalities"):
+            raise ValueError(
+                f"domain_features must be 'fused' or 'modalities'; got {domain_features!r}."
+            )
+        self.domain_features = domain_features
         self.names = list(modalities)
         for i, name in enumerate(self.names):
             self.register_buffer(
@@ -227,7 +237,8 @@ class MDANet(nn.Module):
         return self.forward_features(x)[0]
 
     def forward_features(self, x):
-        """``((logits, fused, weights), fused)``: the fused vector is what the head reads."""
+        """``((logits, fused, weights), features)``: the fused vector (what the
+        head reads), or the modality tokens flattened (``domain_features``)."""
         tokens = torch.stack(
             [
                 branch(x.index_select(1, getattr(self, f"_cols_{i}")))
@@ -236,4 +247,5 @@ class MDANet(nn.Module):
             dim=1,
         )
         fused, weights = self.fusion(tokens)
-        return (self.label_head(fused), fused, weights), fused
+        features = fused if self.domain_features == "fused" else tokens.flatten(1)
+        return (self.label_head(fused), fused, weights), features
