@@ -59,6 +59,7 @@ README_ORDER = (
     "anomaly_defaults",
     "anomaly_fit_time",
     "decorrelation",
+    "pivot_defaults",
     "cwola",
     "cwola_defaults",
     "cwola_folds",
