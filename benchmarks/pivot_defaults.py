@@ -8,11 +8,17 @@ candidate setting is compared with the same classifier at ``lambda_=0``
 across Z = -1, 0, +1 falls by ``ratio = spread(λ=0) / spread``, the AUC by
 ``cost = AUC(λ=0) - AUC``. Measured exactly as ``decorrelation``'s toy.
 
-Rule, fixed before this run (after an exploration of 28 settings on the same
-development seeds, reported in the issue's closing note): among the
-candidates whose mean fit time is at most 1.5x that of the v0.1 defaults, the
-one with the largest mean ratio among those whose mean AUC cost is at most
-0.05.
+Two rounds, each with its rule fixed before it ran:
+
+1. seeds 100-102 (the seeds of an earlier exploration of 28 settings): among
+   the candidates whose mean fit time is at most 1.5x that of the v0.1
+   defaults, the largest *mean* ratio among those whose mean AUC cost is at
+   most 0.05. This rule proved flawed: a mean of ratios rewards scatter (the
+   v0.1 defaults win it with 1.8x, 4.4x and 11.3x on the three seeds).
+2. fresh seeds 103-105, a rule written after round 1 and before round 2:
+   the same time limit, a worst seed of at least 3x (the setting must work
+   on every draw), a mean AUC cost of at most 0.05, and then the largest
+   geometric-mean ratio. Round 2 chooses the defaults.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from skhep_ml import PivotClassifier
 from skhep_ml.datasets import make_pivot_toy
 
 TASK = "pivot_defaults"
-SEEDS = (100, 101, 102)
+ROUNDS = {1: (100, 101, 102), 2: (103, 104, 105)}
 Z_VALUES = (-1.0, 0.0, 1.0)
 V01 = "v0.1 defaults (λ 10, constant lr)"
 #: Candidate settings (besides the shared defaults of today's PivotClassifier).
@@ -40,10 +46,10 @@ CANDIDATES = {
 }
 TUNING = (
     "this task is the tuning: 4 candidate settings of the adversary (λ, learning-rate "
-    "schedule, adversary steps), chosen after an exploration of 28 settings on the same "
-    "development seeds; the rule (largest mean spread reduction among candidates with mean "
-    "AUC cost <= 0.05 and mean fit time <= 1.5x the v0.1 defaults') was fixed before this "
-    "run. No event of the `decorrelation` benchmark is used."
+    "schedule, adversary steps), chosen after an exploration of 28 settings on the seeds of "
+    "round 1; round 2 runs on fresh development seeds with a rule fixed after round 1 "
+    "(round 1's rule, the mean ratio, rewarded scatter). No event of the `decorrelation` "
+    "benchmark is used."
 )
 
 
@@ -62,42 +68,45 @@ def _toy_fit(params, seed, n):
 
 
 def run(args):
-    seeds = list(SEEDS[:1] if args.quick else SEEDS)
     n = 4000 if args.quick else 20000
     extra = {"max_epochs": 3, "pretrain_epochs": 1, "adversary_pretrain_epochs": 1}
     extra = extra if args.quick else {}
-    records, refs = [], {}
-    for name, params in CANDIDATES.items():
-        for seed in seeds:
-            key = (params.get("lr_schedule"), seed)
-            if key not in refs:  # λ = 0: the adversary does not act on the classifier
-                refs[key] = _toy_fit({**params, **extra, "lambda_": 0.0}, seed, n)
-            ref = refs[key]
-            res = _toy_fit({**params, **extra}, seed, n)
-            row = {
-                "candidate": name,
-                "seed": seed,
-                "ratio": ref["spread"] / res["spread"],
-                "AUC cost": ref["AUC"] - res["AUC"],
-                **res,
-                "AUC (λ=0)": ref["AUC"],
-                "spread (λ=0)": ref["spread"],
-            }
-            row["both targets"] = bool(row["ratio"] >= 5 and row["AUC cost"] <= 0.05)
-            records.append(row)
-            print(
-                f"{name} seed {seed}: ratio {row['ratio']:.2f}, cost {row['AUC cost']:.4f}, "
-                f"fit {res['fit time [s]']:.0f} s",
-                flush=True,
-            )
-    return report(records, {"seeds": seeds, "toy events": n, "quick": args.quick}, args.out_dir)
+    records = []
+    for round_, seeds in ROUNDS.items():
+        for seed in seeds[:1] if args.quick else seeds:
+            refs = {}
+            for name, params in CANDIDATES.items():
+                key = params.get("lr_schedule")
+                if key not in refs:  # λ = 0: the adversary does not act on the classifier
+                    refs[key] = _toy_fit({**params, **extra, "lambda_": 0.0}, seed, n)
+                ref = refs[key]
+                res = _toy_fit({**params, **extra}, seed, n)
+                row = {
+                    "round": round_,
+                    "candidate": name,
+                    "seed": seed,
+                    "ratio": ref["spread"] / res["spread"],
+                    "AUC cost": ref["AUC"] - res["AUC"],
+                    **res,
+                    "AUC (λ=0)": ref["AUC"],
+                    "spread (λ=0)": ref["spread"],
+                }
+                row["both targets"] = bool(row["ratio"] >= 5 and row["AUC cost"] <= 0.05)
+                records.append(row)
+                print(
+                    f"round {round_} {name} seed {seed}: ratio {row['ratio']:.2f}, cost "
+                    f"{row['AUC cost']:.4f}, fit {res['fit time [s]']:.0f} s",
+                    flush=True,
+                )
+    meta = {"rounds (seeds)": {k: list(v) for k, v in ROUNDS.items()}, "toy events": n}
+    return report(records, {**meta, "quick": args.quick}, args.out_dir)
 
 
-def report(records, meta, out_dir):
-    df = pd.DataFrame(records)
-    summary = df.groupby("candidate", sort=False).agg(
+def _summary(df):
+    return df.groupby("candidate", sort=False).agg(
         **{
             "mean ratio": ("ratio", "mean"),
+            "geometric-mean ratio": ("ratio", lambda r: float(np.exp(np.log(r).mean()))),
             "min ratio": ("ratio", "min"),
             "mean AUC cost": ("AUC cost", "mean"),
             "max AUC cost": ("AUC cost", "max"),
@@ -105,52 +114,72 @@ def report(records, meta, out_dir):
             "mean fit time [s]": ("fit time [s]", "mean"),
         }
     )
-    budget = 1.5 * summary.loc[V01, "mean fit time [s]"]
-    eligible = summary[
-        (summary["mean fit time [s]"] <= budget) & (summary["mean AUC cost"] <= 0.05)
-    ]
-    chosen = eligible["mean ratio"].idxmax() if len(eligible) else None
-    rule = (
-        "Rule, fixed before the run: among the candidates whose mean fit time is at most 1.5x "
-        f"the v0.1 defaults' ({budget:.0f} s), the largest mean ratio among those with mean AUC "
-        "cost <= 0.05. Chosen: " + (f"**{chosen}**." if chosen else "**none**.")
-    )
-    if chosen:
-        c = summary.loc[chosen]
-        rule += (
-            f" It reduces the spread {c['mean ratio']:.1f}x on average (min {c['min ratio']:.1f}x) "
-            f"at a mean AUC cost of {c['mean AUC cost']:.3f} (max {c['max AUC cost']:.3f}); both "
-            f"targets (>= 5x, <= 0.05) on {int(c['seeds meeting both'])} of {len(meta['seeds'])} "
-            "development seeds."
+
+
+def _choose(summary, round_):
+    """The candidate round ``round_``'s rule picks (None if none is eligible)."""
+    ok = summary["mean fit time [s]"] <= 1.5 * summary.loc[V01, "mean fit time [s]"]
+    ok &= summary["mean AUC cost"] <= 0.05
+    if round_ == 1:
+        eligible = summary[ok]
+        return eligible["mean ratio"].idxmax() if len(eligible) else None
+    eligible = summary[ok & (summary["min ratio"] >= 3.0)]
+    return eligible["geometric-mean ratio"].idxmax() if len(eligible) else None
+
+
+def report(records, meta, out_dir):
+    df = pd.DataFrame(records)
+    sections, chosen = [], {}
+    for round_, part in df.groupby("round", sort=True):
+        summary = _summary(part)
+        chosen[round_] = pick = _choose(summary, round_)
+        rule = {
+            1: "Rule 1: among the candidates with mean fit time <= 1.5x the v0.1 defaults', the "
+            "largest mean ratio among those with mean AUC cost <= 0.05.",
+            2: "Rule 2 (written after round 1): mean fit time <= 1.5x the v0.1 defaults', worst "
+            "seed >= 3x, mean AUC cost <= 0.05; then the largest geometric-mean ratio.",
+        }[int(round_)]
+        text = f"{rule} Chosen: " + (f"**{pick}**" if pick else "**none**")
+        if pick:
+            c = summary.loc[pick]
+            text += (
+                f": {c['geometric-mean ratio']:.1f}x (geometric mean; worst seed "
+                f"{c['min ratio']:.1f}x) at a mean AUC cost of {c['mean AUC cost']:.3f} (max "
+                f"{c['max AUC cost']:.3f}); both targets (>= 5x, <= 0.05) on "
+                f"{int(c['seeds meeting both'])} of {part['seed'].nunique()} seeds."
+            )
+        sections.append(
+            (
+                f"Round {round_} (seeds {sorted(part['seed'].unique())})",
+                [text, summary.reset_index()],
+            )
         )
     # how far any setting can go: cost against log(ratio) over every fit
     slope, icpt = np.polyfit(np.log(df["ratio"]), df["AUC cost"], 1)
     frontier = (
-        f"Over these fits the AUC cost grows as {icpt:.3f} + {slope:.3f} ln(ratio): a 5x "
+        f"Over all fits the AUC cost grows as {icpt:.3f} + {slope:.3f} ln(ratio): a 5x "
         f"reduction costs about {icpt + slope * np.log(5):.3f} in AUC. The target (>= 5x at "
         "<= 0.05) lies on this trade-off curve; the settings move a fit along it (λ) and reduce "
         "its scatter from seed to seed (the cosine schedule), rather than past it."
     )
+    final = chosen.get(2)
+    last = _summary(df[df["round"] == max(chosen)])
     headline = {
         "scope": "`pivot_defaults`",
         "text": (
-            f"PivotClassifier defaults by protocol on development toys: {chosen}, "
-            f"{summary.loc[chosen, 'mean ratio']:.1f}x less spread across Z at AUC cost "
-            f"{summary.loc[chosen, 'mean AUC cost']:.3f} (mean of {len(meta['seeds'])} seeds); "
-            f"v0.1 defaults {summary.loc[V01, 'mean ratio']:.1f}x at "
-            f"{summary.loc[V01, 'mean AUC cost']:.3f}"
-            if chosen
-            else "PivotClassifier defaults: no candidate met the rule"
+            f"PivotClassifier defaults by protocol on development toys: {final}, "
+            f"{last.loc[final, 'geometric-mean ratio']:.1f}x less spread across Z (worst seed "
+            f"{last.loc[final, 'min ratio']:.1f}x) at AUC cost {last.loc[final, 'mean AUC cost']:.3f};"
+            f" the v0.1 defaults {last.loc[V01, 'geometric-mean ratio']:.1f}x (worst seed "
+            f"{last.loc[V01, 'min ratio']:.1f}x) at {last.loc[V01, 'mean AUC cost']:.3f}"
+            if final
+            else "PivotClassifier defaults: no candidate met round 2's rule"
         ),
-        "numbers": summary.reset_index().to_dict("records"),
+        "numbers": {int(k): v for k, v in chosen.items()},
     }
     return write_report(
         TASK,
-        [
-            ("Choice", [rule, frontier]),
-            ("Summary over the development seeds", summary.reset_index()),
-            ("Per seed", df),
-        ],
+        [*sections, ("The trade-off", frontier), ("Per seed", df)],
         out_dir=out_dir,
         records=records,
         meta=meta,
