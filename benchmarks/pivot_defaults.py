@@ -150,7 +150,7 @@ def report(records, meta, out_dir):
             )
         sections.append(
             (
-                f"Round {round_} (seeds {sorted(part['seed'].unique())})",
+                f"Round {round_} (seeds {sorted(int(s) for s in part['seed'].unique())})",
                 [text, summary.reset_index()],
             )
         )
