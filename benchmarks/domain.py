@@ -287,7 +287,7 @@ def run(args):
         "modality",
         "pid": f"{n_pid} MC + {n_pid} data training tracks, {n_pid_test} data test tracks; "
         f"data detector {PID_CALIBRATION} (chosen before running any method); "
-        f"FSEAttentionClassifier batch 256, lr 1e-3, {epochs_pid} epochs, no validation split, "
+        f"FSEAttentionClassifier batch 64, lr 1e-3, {epochs_pid} epochs, no validation split, "
         f"no early stopping; domain head at the estimator's defaults {_fse_domain_defaults()}; "
         "XGBoost 300 trees, depth 5, lr 0.1",
         "notes": "MC-only methods never see the data; the adapted rows see the "

@@ -135,9 +135,9 @@ class PivotClassifier(BaseNeuralClassifier):
         (:class:`skhep_ml._nets.AdversarialNet`).
     history_ : skorch.callbacks.History
         Per epoch after pretraining: ``train_loss`` / ``valid_loss`` (combined),
-        ``train_loss_clf`` / ``valid_loss_clf`` (``L_f``) and
+        ``train_loss_clf`` / ``valid_loss_clf`` (``L_f``),
         ``train_loss_adv`` / ``valid_loss_adv`` (``L_r``, or ``dCor²`` for
-        DisCo).
+        DisCo), ``adv_lambda`` and the adversary's learning rate ``lr_adv``.
     pretrain_history_ : list of dict
         Per pretraining epoch: ``phase`` ("classifier" or "adversary"),
         ``epoch``, ``loss_clf``, ``loss_adv`` (empty for DisCo).
@@ -189,7 +189,7 @@ class PivotClassifier(BaseNeuralClassifier):
     ... ).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
-    >>> sorted(k for k in clf.history_[-1] if k.endswith(("_clf", "_adv")))
+    >>> sorted(k for k in clf.history_[-1] if k.endswith(("_clf", "_adv")) and "lr" not in k)
     ['train_loss_adv', 'train_loss_clf', 'valid_loss_adv', 'valid_loss_clf']
     """
 
