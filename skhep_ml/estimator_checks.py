@@ -81,7 +81,8 @@ _NEURAL = {
     "check_sample_weight_equivalence_on_dense_data": _SGD_WEIGHTS,
 }
 
-# Any classifier with domain adaptation on (MDAClassifier by default).
+# Any classifier with domain adaptation on (MDAClassifier by default, whose
+# checks run the machinery DNNClassifier and FSEAttentionClassifier share).
 _DOMAIN_ADAPTATION = {
     "check_classifiers_classes": (
         "the check trains on the labels {-1, 1}; with domain_adaptation set, the estimator "
@@ -90,13 +91,6 @@ _DOMAIN_ADAPTATION = {
         "only one labelled class remains and fit raises a clear ValueError; with "
         "domain_adaptation=None, -1 is an ordinary label and the check passes"
     ),
-}
-
-# More instances checked besides the defaults: domain adaptation on, for a
-# classifier whose default is off (MDAClassifier's default is "dann"; the
-# machinery is shared, so one such instance covers DNN and FSE alike).
-_VARIANTS = {
-    "DNNClassifier": [dict(domain_adaptation="cdan")],
 }
 
 # Per estimator class name: {check name: reason}.
@@ -166,8 +160,7 @@ def _required_arguments(name):
 
 
 def check_instances():
-    """One instance of every public estimator, with its fast check settings
-    (and a domain-adapting one of the classifiers that adapt on request)."""
+    """One instance of every public estimator, with its fast check settings."""
     instances = []
     for cls in public_estimators():
         params = dict(FAST_PARAMS.get(cls.__name__, {}))
@@ -177,8 +170,6 @@ def check_instances():
             params["estimator"] = HistGradientBoostingClassifier(max_iter=10, random_state=0)
         # every public estimator but the meta-estimators is constructible without arguments
         instances.append(cls(**_required_arguments(cls.__name__)).set_params(**params))
-        for variant in _VARIANTS.get(cls.__name__, []):
-            instances.append(cls().set_params(**params, **variant))
     return instances
 
 
