@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -r $(VENV)/requirements.txt
 	touch $@
 
-.PHONY: venv test test-all bench bench-full lint
+.PHONY: venv test test-all bench bench-full lint docs
 venv: $(VENV)/.installed
 
 test: venv
@@ -44,6 +44,12 @@ bench: venv
 
 bench-full: venv
 	$(PY) -m benchmarks all
+
+# the site, warnings as errors; the `docs` extra is added to the venv on demand
+docs: venv
+	$(PY) -c "$$REQUIREMENTS" docs > $(VENV)/requirements-docs.txt
+	$(PY) -m pip install -q -r $(VENV)/requirements-docs.txt
+	$(PY) -m sphinx -b html -W --keep-going docs docs/_build/html
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -171,9 +171,9 @@ class RandomForestBaseline(_TreeBaseline):
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string column names.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Impurity-based (mean decrease in impurity) importances, summing to one.
 
     Notes
@@ -345,14 +345,14 @@ class XGBoostBaseline(_TreeBaseline):
     evals_result_ : dict
         Validation metric per round, ``{"validation_0": {"logloss": [...]}}``
         (``"mlogloss"`` for more than two classes); empty without validation.
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Total-gain importances of the rounds used for prediction, summing to
         one (all zero if no tree split).
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string column names.
 
     Notes

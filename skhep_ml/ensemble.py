@@ -93,7 +93,7 @@ class AnomalyScoreEnsemble(OutlierScoresMixin, _BaseComposition):
     scalers_ : list of StandardScaler or QuantileTransformer
         The standardisation of each fitted member's anomaly score, learned on
         its training scores.
-    weights_ : ndarray of shape (len(estimators_),)
+    weights_ : ndarray of shape (len(`estimators_`),)
         Weights of the fitted members, normalised to sum to one.
     offset_ : float
         ``decision_function = score_samples - offset_``.
@@ -310,7 +310,7 @@ class AnomalyScoreEnsemble(OutlierScoresMixin, _BaseComposition):
 
         Returns
         -------
-        ndarray of shape (n_samples, len(estimators_))
+        ndarray of shape (n_samples, len(`estimators_`))
             Column ``j`` is member ``estimators_[j]``'s anomaly score in units
             of its training scores (z-score or rank, see ``standardization``).
         """

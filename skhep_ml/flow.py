@@ -235,7 +235,7 @@ class FlowAnomalyDetector(BaseNeuralOutlierDetector):
 
         Returns
         -------
-        ndarray of shape (n, n_features_in_)
+        ndarray of shape (n, `n_features_in_`)
             Full rows in the column order of ``X``: the drawn features, and the
             context columns holding the given context.
 

@@ -105,7 +105,7 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
     classes_ : ndarray of shape (n_classes,)
     thresholds_ : ndarray of shape (n_classes,), or (1,) for binary problems
         Certainty threshold of each class (binary: of ``classes_[1]``).
-    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,)
+    feature_mean_, feature_scale_ : ndarray of shape (`n_features_in_`,)
         Standardisation of each feature, from its present training values.
     n_features_in_ : int
     feature_names_in_ : ndarray of str

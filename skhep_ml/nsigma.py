@@ -238,7 +238,7 @@ class NSigmaClassifier(ClassifierMixin, BaseEstimator):
         Position in ``X`` of the pT / charge column; -1 when not used.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string column names.
 
     Notes
