@@ -17,14 +17,19 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from skhep_ml.metrics import (
+    efficiency_score,
     inverse_jsd,
     mass_sculpting_jsd,
     max_sic,
+    purity_score,
     sic_curve,
 )
 
 __all__ = [
+    "AttentionDisplay",
+    "BumpHuntDisplay",
     "MassSculptingDisplay",
+    "PurityEfficiencyDisplay",
     "RejectionCurveDisplay",
     "SICCurveDisplay",
 ]
@@ -763,3 +768,577 @@ class MassSculptingDisplay:
             style=style,
             **kwargs,
         )
+
+
+# --------------------------------------------------------------------------- #
+# purity and efficiency in bins of a variable
+# --------------------------------------------------------------------------- #
+def _binomial(num, den, den_w2):
+    """Ratio ``num/den`` and its binomial error with ``n_eff = den**2 / den_w2``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(den > 0, num / den, np.nan)
+        n_eff = np.where(den_w2 > 0, den**2 / den_w2, np.nan)
+        err = np.sqrt(np.clip(ratio * (1.0 - ratio), 0.0, None) / n_eff)
+    return ratio, err
+
+
+class PurityEfficiencyDisplay:
+    """Purity and efficiency of one species versus a binned variable (e.g. pT).
+
+    In every bin of ``variable``, the efficiency is the weighted fraction of the
+    true ``pos_label`` events predicted as ``pos_label``
+    (:func:`skhep_ml.metrics.efficiency_score`) and the purity the weighted
+    fraction of the events predicted as ``pos_label`` that are truly it
+    (:func:`skhep_ml.metrics.purity_score`). Error bars are binomial,
+    ``sqrt(p (1 - p) / n_eff)`` with the effective number of events
+    ``n_eff = (sum w)**2 / sum w**2`` of the denominator.
+
+    Parameters
+    ----------
+    bin_edges : ndarray
+    purity, efficiency : ndarray
+        One value per bin; NaN where the denominator is empty.
+    purity_err, efficiency_err : ndarray
+        Binomial errors.
+    pos_label : scalar, default=1
+    name : str, default=None
+    xlabel : str, default="variable"
+
+    Attributes
+    ----------
+    purity_errorbar_, efficiency_errorbar_ : matplotlib ErrorbarContainer
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from skhep_ml.plotting import PurityEfficiencyDisplay
+    >>> y_true = [211, 211, 321, 321, 211, 321]
+    >>> y_pred = [211, 321, 321, 321, 211, 211]
+    >>> pt = [0.5, 0.7, 0.6, 1.5, 1.6, 1.7]
+    >>> disp = PurityEfficiencyDisplay.from_predictions(
+    ...     y_true, y_pred, pt, bins=[0, 1, 2], pos_label=321
+    ... )
+    >>> disp.efficiency.tolist(), disp.purity.tolist()
+    ([1.0, 0.5], [0.5, 1.0])
+    """
+
+    def __init__(
+        self,
+        *,
+        bin_edges,
+        purity,
+        efficiency,
+        purity_err=None,
+        efficiency_err=None,
+        pos_label=1,
+        name=None,
+        xlabel="variable",
+    ):
+        self.bin_edges = np.asarray(bin_edges)
+        self.purity = np.asarray(purity)
+        self.efficiency = np.asarray(efficiency)
+        self.purity_err = None if purity_err is None else np.asarray(purity_err)
+        self.efficiency_err = None if efficiency_err is None else np.asarray(efficiency_err)
+        self.pos_label = pos_label
+        self.name = name
+        self.xlabel = xlabel
+
+    def plot(self, ax=None, *, style=None, **kwargs):
+        """Draw purity and efficiency per bin with their error bars.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        style : str, dict or mplhep style, default=None
+        **kwargs
+            Passed to both :meth:`matplotlib.axes.Axes.errorbar` calls.
+
+        Returns
+        -------
+        self : PurityEfficiencyDisplay
+        """
+        plt = _check_matplotlib(f"{type(self).__name__}.plot")
+        centres = 0.5 * (self.bin_edges[1:] + self.bin_edges[:-1])
+        half = 0.5 * np.diff(self.bin_edges)
+        kwargs.setdefault("fmt", "o")
+        kwargs.setdefault("ms", 4)
+        with _style_context(style):
+            ax = _new_axes(plt, ax)
+            self.efficiency_errorbar_ = ax.errorbar(
+                centres,
+                self.efficiency,
+                xerr=half,
+                yerr=self.efficiency_err,
+                label=f"efficiency ({self.pos_label})",
+                **kwargs,
+            )
+            self.purity_errorbar_ = ax.errorbar(
+                centres,
+                self.purity,
+                xerr=half,
+                yerr=self.purity_err,
+                label=f"purity ({self.pos_label})",
+                **kwargs,
+            )
+            ax.set_xlabel(self.xlabel)
+            ax.set_ylabel("purity, efficiency")
+            ax.set_ylim(0.0, 1.05)
+            ax.legend(title=self.name)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_true,
+        y_pred,
+        variable,
+        *,
+        bins=10,
+        range=None,
+        pos_label=1,
+        sample_weight=None,
+        name=None,
+        xlabel="variable",
+        ax=None,
+        style=None,
+        **kwargs,
+    ):
+        """Compute purity and efficiency per bin from labels, and plot them.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            True labels (any type, e.g. PDG codes).
+        y_pred : array-like of shape (n_samples,)
+            Predicted labels.
+        variable : array-like of shape (n_samples,)
+            The variable to bin in (e.g. the transverse momentum).
+        bins : int or array-like, default=10
+            As in :func:`numpy.histogram`; events outside the range are ignored.
+        range : (float, float), default=None
+            ``None``: min and max of ``variable``.
+        pos_label : scalar, default=1
+            The species.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights, used as given.
+        name : str, default=None
+            Legend title.
+        xlabel : str, default="variable"
+        ax : matplotlib Axes, default=None
+        style : str, dict or mplhep style, default=None
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.errorbar`.
+
+        Returns
+        -------
+        display : PurityEfficiencyDisplay
+        """
+        # the metrics validate labels, lengths and weights
+        efficiency_score(y_true, y_pred, pos_label=pos_label, sample_weight=sample_weight)
+        purity_score(y_true, y_pred, pos_label=pos_label, sample_weight=sample_weight)
+        y = np.asarray(y_true).ravel()
+        p = np.asarray(y_pred).ravel()
+        try:
+            v = np.asarray(variable, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("variable must be numeric.") from exc
+        if v.ndim == 2 and v.shape[1] == 1:
+            v = v.ravel()
+        if v.ndim != 1 or v.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"Inconsistent numbers of samples: y_true={y.shape[0]}, variable={v.shape}."
+            )
+        if np.isnan(v).any():
+            raise ValueError("variable contains NaN.")
+        w = np.ones(y.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+        w = w.ravel()
+        true_pos, pred_pos = y == pos_label, p == pos_label
+        tp = true_pos & pred_pos
+
+        _, edges = np.histogram(v, bins=bins, range=range)
+
+        def h(mask, weights):
+            return np.histogram(v[mask], bins=edges, weights=weights[mask])[0]
+
+        efficiency, efficiency_err = _binomial(h(tp, w), h(true_pos, w), h(true_pos, w**2))
+        purity, purity_err = _binomial(h(tp, w), h(pred_pos, w), h(pred_pos, w**2))
+        disp = cls(
+            bin_edges=edges,
+            purity=purity,
+            efficiency=efficiency,
+            purity_err=purity_err,
+            efficiency_err=efficiency_err,
+            pos_label=pos_label,
+            name=name,
+            xlabel=xlabel,
+        )
+        return disp.plot(ax=ax, style=style, **kwargs)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        variable,
+        bins=10,
+        range=None,
+        pos_label=1,
+        sample_weight=None,
+        name=None,
+        xlabel="variable",
+        ax=None,
+        style=None,
+        **kwargs,
+    ):
+        """Compute purity and efficiency per bin from a fitted classifier's ``predict``.
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        variable : array-like of shape (n_samples,) or str
+            The variable, or the name of a column of the DataFrame ``X``.
+        bins, range, pos_label, sample_weight, name, xlabel, ax, style, **kwargs
+            As in :meth:`from_predictions`; ``name=None``: the estimator's class
+            name, ``xlabel`` defaults to the column name when ``variable`` is one.
+
+        Returns
+        -------
+        display : PurityEfficiencyDisplay
+        """
+        if isinstance(variable, str) and xlabel == "variable":
+            xlabel = variable
+        variable = _column(X, variable, "variable")
+        name = type(estimator).__name__ if name is None else name
+        return cls.from_predictions(
+            y,
+            estimator.predict(X),
+            variable,
+            bins=bins,
+            range=range,
+            pos_label=pos_label,
+            sample_weight=sample_weight,
+            name=name,
+            xlabel=xlabel,
+            ax=ax,
+            style=style,
+            **kwargs,
+        )
+
+
+# --------------------------------------------------------------------------- #
+# bump hunt
+# --------------------------------------------------------------------------- #
+class BumpHuntDisplay:
+    """Spectrum, fitted background, residuals and local significance of a bump hunt.
+
+    Three stacked panels: the mass spectrum after the cut at one efficiency with
+    the sideband fit of one window (the window shaded), the pulls
+    ``(n - mu) / sqrt(mu)`` per bin, and the local significance of every window
+    at that efficiency. Build it with :meth:`from_result` from a
+    :class:`~skhep_ml.bump_hunt.BumpHuntResult`.
+
+    Parameters
+    ----------
+    bin_edges : ndarray
+    counts : ndarray
+        Observed (weighted) counts per bin after the cut.
+    background : ndarray
+        Fitted background per bin.
+    background_unc : ndarray
+        Its uncertainty from the fit covariance.
+    window : (float, float)
+        The signal-region window the fit belongs to.
+    efficiency : float
+    window_centres : ndarray
+        Centre of every scanned window.
+    significance : ndarray
+        Local significance of every window at ``efficiency``.
+    xlabel : str, default="mass"
+
+    Attributes
+    ----------
+    spectrum_ : matplotlib ErrorbarContainer
+    background_line_ : matplotlib StepPatch
+    residual_ : matplotlib ErrorbarContainer
+    significance_line_ : matplotlib Line2D
+    ax_ : ndarray of three matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skhep_ml.bump_hunt import bump_hunt
+    >>> from skhep_ml.plotting import BumpHuntDisplay
+    >>> rng = np.random.default_rng(0)
+    >>> mass = 2.8 + rng.exponential(0.4, 5000)
+    >>> res = bump_hunt(mass, efficiencies=(1.0,), bins=np.linspace(2.8, 4.4, 17),
+    ...                 fit_method="scipy")
+    >>> disp = BumpHuntDisplay.from_result(res)
+    >>> len(disp.ax_), disp.significance.shape == disp.window_centres.shape
+    (3, True)
+    """
+
+    def __init__(
+        self,
+        *,
+        bin_edges,
+        counts,
+        background,
+        background_unc,
+        window,
+        efficiency,
+        window_centres,
+        significance,
+        xlabel="mass",
+    ):
+        self.bin_edges = np.asarray(bin_edges)
+        self.counts = np.asarray(counts)
+        self.background = np.asarray(background)
+        self.background_unc = np.asarray(background_unc)
+        self.window = tuple(window)
+        self.efficiency = efficiency
+        self.window_centres = np.asarray(window_centres)
+        self.significance = np.asarray(significance)
+        self.xlabel = xlabel
+
+    def plot(self, ax=None, *, style=None):
+        """Draw the three panels.
+
+        Parameters
+        ----------
+        ax : sequence of three matplotlib Axes, default=None
+            Spectrum, residual and significance panels; ``None``: a new figure
+            with three stacked panels sharing the mass axis.
+        style : str, dict or mplhep style, default=None
+
+        Returns
+        -------
+        self : BumpHuntDisplay
+        """
+        plt = _check_matplotlib(f"{type(self).__name__}.plot")
+        with _style_context(style):
+            if ax is None:
+                _, ax = plt.subplots(
+                    3,
+                    1,
+                    sharex=True,
+                    figsize=(6.4, 7.2),
+                    gridspec_kw=dict(height_ratios=[3, 1, 1.5], hspace=0.05),
+                )
+            ax = np.asarray(ax, dtype=object).ravel()
+            if ax.shape != (3,):
+                raise ValueError(f"ax must hold three Axes, got {ax.shape[0]}.")
+            top, mid, bottom = ax
+            centres = 0.5 * (self.bin_edges[1:] + self.bin_edges[:-1])
+            err = np.sqrt(np.clip(self.counts, 0.0, None))
+            self.spectrum_ = top.errorbar(
+                centres, self.counts, yerr=err, fmt="o", ms=3, color="black", label="observed"
+            )
+            self.background_line_ = top.stairs(
+                self.background, self.bin_edges, baseline=None, label="background fit"
+            )
+            lo, hi = self.window
+            for a in ax:
+                a.axvspan(lo, hi, color="grey", alpha=0.2)
+            top.set_yscale("log")
+            top.set_ylabel("events / bin")
+            top.legend(title=f"efficiency {self.efficiency:g}", fontsize="small")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pull = np.where(
+                    self.background > 0,
+                    (self.counts - self.background) / np.sqrt(self.background),
+                    np.nan,
+                )
+            self.residual_ = mid.errorbar(
+                centres, pull, yerr=np.ones_like(pull), fmt="o", ms=3, color="black"
+            )
+            mid.axhline(0.0, color="grey", lw=1)
+            mid.set_ylabel("pull")
+            (self.significance_line_,) = bottom.plot(self.window_centres, self.significance, "o-")
+            bottom.axhline(0.0, color="grey", lw=1)
+            bottom.set_ylabel(r"local $Z$ [$\sigma$]")
+            bottom.set_xlabel(self.xlabel)
+        self.ax_ = ax
+        self.figure_ = top.figure
+        return self
+
+    @classmethod
+    def from_result(
+        cls, result, *, window=None, efficiency=None, xlabel="mass", ax=None, style=None
+    ):
+        """Draw a :class:`~skhep_ml.bump_hunt.BumpHuntResult`.
+
+        Parameters
+        ----------
+        result : BumpHuntResult
+        window : int, default=None
+            Index into ``result.windows`` of the fit to draw; ``None``: the window
+            with the largest significance at ``efficiency``.
+        efficiency : float, default=None
+            One of ``result.efficiencies``; ``None``: the tightest.
+        xlabel : str, default="mass"
+        ax : sequence of three matplotlib Axes, default=None
+        style : str, dict or mplhep style, default=None
+
+        Returns
+        -------
+        display : BumpHuntDisplay
+        """
+        efficiency = min(result.efficiencies) if efficiency is None else float(efficiency)
+        if efficiency not in result.efficiencies:
+            raise ValueError(
+                f"efficiency must be one of {result.efficiencies}, got {efficiency!r}."
+            )
+        table = result.table
+        significance, centres = [], []
+        for lo, hi in result.windows:
+            row = table[
+                (table.window_lo == lo) & (table.window_hi == hi) & (table.efficiency == efficiency)
+            ]
+            significance.append(float(row.significance.iloc[0]))
+            centres.append(0.5 * (lo + hi))
+        significance = np.array(significance)
+        if window is None:
+            window = int(np.nanargmax(significance))
+        if not 0 <= window < len(result.windows):
+            raise ValueError(
+                f"window must index one of the {len(result.windows)} windows, got {window!r}."
+            )
+        mu, unc = result.fits[window, efficiency].expected()
+        disp = cls(
+            bin_edges=result.edges,
+            counts=result.spectra[window, efficiency],
+            background=mu,
+            background_unc=unc,
+            window=result.windows[window],
+            efficiency=efficiency,
+            window_centres=np.array(centres),
+            significance=significance,
+            xlabel=xlabel,
+        )
+        return disp.plot(ax=ax, style=style)
+
+
+# --------------------------------------------------------------------------- #
+# FSE attention
+# --------------------------------------------------------------------------- #
+class AttentionDisplay:
+    """Mean attention-pooling weight per feature of a :class:`~skhep_ml.FSEAttentionClassifier`.
+
+    The weights of a row (``estimator.attention_weights(X)``) sum to 1 over its
+    present features; the bars are their (weighted) mean over the rows, with the
+    standard deviation as error bar.
+
+    Parameters
+    ----------
+    feature_names : ndarray of str
+    mean_attention : ndarray
+    std_attention : ndarray, default=None
+    name : str, default=None
+
+    Attributes
+    ----------
+    bars_ : matplotlib BarContainer
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from skhep_ml.plotting import AttentionDisplay
+    >>> disp = AttentionDisplay(feature_names=["p", "tof"], mean_attention=[0.7, 0.3]).plot()
+    >>> [float(b.get_width()) for b in disp.bars_]
+    [0.7, 0.3]
+    """
+
+    def __init__(self, *, feature_names, mean_attention, std_attention=None, name=None):
+        self.feature_names = np.asarray(feature_names, dtype=object)
+        self.mean_attention = np.asarray(mean_attention, dtype=float)
+        self.std_attention = None if std_attention is None else np.asarray(std_attention)
+        self.name = name
+
+    def plot(self, ax=None, *, style=None, **kwargs):
+        """Draw one horizontal bar per feature.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        style : str, dict or mplhep style, default=None
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.barh`.
+
+        Returns
+        -------
+        self : AttentionDisplay
+        """
+        plt = _check_matplotlib(f"{type(self).__name__}.plot")
+        with _style_context(style):
+            ax = _new_axes(plt, ax)
+            pos = np.arange(self.mean_attention.shape[0])
+            self.bars_ = ax.barh(pos, self.mean_attention, xerr=self.std_attention, **kwargs)
+            ax.set_yticks(pos, [str(f) for f in self.feature_names])
+            ax.invert_yaxis()
+            ax.set_xlabel("mean attention weight")
+            if self.name is not None:
+                ax.set_title(self.name)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, *, sample_weight=None, name=None, ax=None, style=None, **kwargs
+    ):
+        """Average ``estimator.attention_weights(X)`` over the rows, and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted FSEAttentionClassifier
+            Any estimator with ``attention_weights(X)`` returning a DataFrame.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the mean and standard deviation.
+        name : str, default=None
+            Axes title; ``None``: the estimator's class name.
+        ax, style, **kwargs
+            As in :meth:`plot`.
+
+        Returns
+        -------
+        display : AttentionDisplay
+        """
+        if not hasattr(estimator, "attention_weights"):
+            raise ValueError(
+                f"{type(estimator).__name__} has no attention_weights(X) "
+                "(an FSEAttentionClassifier has)."
+            )
+        weights = estimator.attention_weights(X)
+        a = np.asarray(weights, dtype=float)
+        if sample_weight is None:
+            w = np.ones(a.shape[0])
+        else:
+            w = np.asarray(sample_weight, dtype=float).ravel()
+            if w.shape[0] != a.shape[0]:
+                raise ValueError(
+                    f"Inconsistent numbers of samples: sample_weight has {w.shape[0]}, "
+                    f"expected {a.shape[0]}."
+                )
+            if not np.isfinite(w).all():
+                raise ValueError("sample_weight contains NaN or infinite values.")
+        if w.sum() <= 0:
+            raise ValueError("The total sample_weight must be positive.")
+        mean = np.average(a, axis=0, weights=w)
+        std = np.sqrt(np.average((a - mean) ** 2, axis=0, weights=w))
+        names = getattr(weights, "columns", [f"x{i}" for i in np.arange(a.shape[1])])
+        name = type(estimator).__name__ if name is None else name
+        disp = cls(feature_names=list(names), mean_attention=mean, std_attention=std, name=name)
+        return disp.plot(ax=ax, style=style, **kwargs)

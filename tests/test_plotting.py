@@ -11,15 +11,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from skhep_ml.bump_hunt import bump_hunt  # noqa: E402
 from skhep_ml.metrics import (  # noqa: E402
     background_rejection,
+    efficiency_score,
     inverse_jsd,
     mass_sculpting_jsd,
     max_sic,
+    purity_score,
     sic_curve,
 )
 from skhep_ml.plotting import (  # noqa: E402
+    AttentionDisplay,
+    BumpHuntDisplay,
     MassSculptingDisplay,
+    PurityEfficiencyDisplay,
     RejectionCurveDisplay,
     SICCurveDisplay,
 )
@@ -227,3 +233,183 @@ def test_sculpting_bad_input(toy):
         MassSculptingDisplay.from_predictions(y, s, mass, signal_efficiencies=())
     with pytest.raises(ValueError, match="DataFrame"):
         MassSculptingDisplay.from_estimator(clf, X, y, mass="m")
+
+
+# --------------------------------------------------------------------------- #
+# PurityEfficiencyDisplay
+# --------------------------------------------------------------------------- #
+def _pid(n=600, seed=1):
+    rng = np.random.default_rng(seed)
+    y = rng.choice([211, 321, 2212], n)
+    pt = rng.uniform(0.2, 3.0, n)
+    # misidentification grows with pT
+    wrong = rng.random(n) < 0.1 + 0.2 * pt
+    y_pred = np.where(wrong, rng.choice([211, 321, 2212], n), y)
+    return y, y_pred, pt, rng.uniform(0.5, 2.0, n)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_purity_efficiency_matches_metrics(weighted):
+    y, y_pred, pt, w = _pid()
+    w = w if weighted else None
+    edges = np.array([0.2, 1.0, 2.0, 3.0])
+    disp = PurityEfficiencyDisplay.from_predictions(
+        y, y_pred, pt, bins=edges, pos_label=321, sample_weight=w, xlabel="pT"
+    )
+    np.testing.assert_allclose(disp.bin_edges, edges)
+    for b in range(3):
+        m = (pt >= edges[b]) & (pt < edges[b + 1])
+        wb = None if w is None else w[m]
+        assert disp.efficiency[b] == pytest.approx(
+            efficiency_score(y[m], y_pred[m], pos_label=321, sample_weight=wb)
+        )
+        assert disp.purity[b] == pytest.approx(
+            purity_score(y[m], y_pred[m], pos_label=321, sample_weight=wb)
+        )
+    assert np.all(disp.efficiency_err > 0) and np.all(disp.purity_err > 0)
+    if w is None:  # binomial error with the plain count
+        m = (pt >= edges[0]) & (pt < edges[1]) & (y == 321)
+        e = disp.efficiency[0]
+        assert disp.efficiency_err[0] == pytest.approx(np.sqrt(e * (1 - e) / m.sum()))
+    assert disp.ax_.get_xlabel() == "pT"
+
+
+def test_purity_efficiency_estimator_ax_and_weights():
+    import pandas as pd
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y, mass, w = _toy()
+    df = pd.DataFrame(X, columns=["a", "b"]).assign(pt=mass)
+    clf = DecisionTreeClassifier(max_depth=2, random_state=0).fit(df, y)
+    fig, ax = plt.subplots()
+    disp = PurityEfficiencyDisplay.from_estimator(clf, df, y, variable="pt", bins=4, ax=ax)
+    assert disp.ax_ is ax and disp.figure_ is fig and disp.xlabel == "pt"
+    ref = PurityEfficiencyDisplay.from_predictions(y, clf.predict(df), mass, bins=4)
+    np.testing.assert_allclose(disp.purity, ref.purity)
+    np.testing.assert_allclose(disp.efficiency, ref.efficiency)
+    weighted = PurityEfficiencyDisplay.from_predictions(
+        y, clf.predict(df), mass, bins=4, sample_weight=w
+    )
+    assert not np.allclose(weighted.efficiency, ref.efficiency)
+    # an empty bin gives NaN, not an error
+    empty = PurityEfficiencyDisplay.from_predictions(y, clf.predict(df), mass, bins=[0, 10, 200])
+    assert np.isnan(empty.efficiency[0]) and np.isfinite(empty.efficiency[1])
+
+
+def test_purity_efficiency_bad_input():
+    y, y_pred, pt, w = _pid()
+    with pytest.raises(ValueError, match="Inconsistent"):
+        PurityEfficiencyDisplay.from_predictions(y, y_pred[:-1], pt)
+    with pytest.raises(ValueError, match="Inconsistent"):
+        PurityEfficiencyDisplay.from_predictions(y, y_pred, pt[:-1])
+    with pytest.raises(ValueError, match="sample_weight"):
+        PurityEfficiencyDisplay.from_predictions(y, y_pred, pt, sample_weight=w[:3])
+    with pytest.raises(ValueError, match="NaN"):
+        PurityEfficiencyDisplay.from_predictions(y, y_pred, np.r_[np.nan, pt[1:]])
+
+
+# --------------------------------------------------------------------------- #
+# BumpHuntDisplay
+# --------------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def hunt():
+    rng = np.random.default_rng(0)
+    mass = np.r_[2.8 + rng.exponential(0.4, 6000), rng.normal(3.5, 0.05, 300)]
+    score = np.r_[rng.normal(0, 1, 6000), rng.normal(2, 1, 300)]
+    rank = np.argsort(np.argsort(-score)) / score.size
+    return bump_hunt(
+        mass,
+        lambda lo, hi: rank,
+        (1.0, 0.1),
+        np.linspace(2.8, 4.4, 17),
+        windows=[(3.2, 3.4), (3.4, 3.6), (3.6, 3.8)],
+        fit_method="scipy",
+    )
+
+
+def test_bump_hunt_display_matches_result(hunt):
+    disp = BumpHuntDisplay.from_result(hunt)
+    assert disp.efficiency == 0.1
+    tight = hunt.table[hunt.table.efficiency == 0.1]
+    np.testing.assert_allclose(disp.significance, tight.significance.to_numpy())
+    best = int(tight.significance.to_numpy().argmax())
+    assert disp.window == hunt.windows[best] == (3.4, 3.6)
+    np.testing.assert_allclose(disp.counts, hunt.spectra[best, 0.1])
+    mu, unc = hunt.fits[best, 0.1].expected()
+    np.testing.assert_allclose(disp.background, mu)
+    np.testing.assert_allclose(disp.background_unc, unc)
+    np.testing.assert_allclose(disp.window_centres, [3.3, 3.5, 3.7])
+    np.testing.assert_allclose(disp.significance_line_.get_ydata(), disp.significance)
+    assert len(disp.ax_) == 3 and disp.ax_[0].get_yscale() == "log"
+
+
+def test_bump_hunt_display_choices_and_ax(hunt):
+    fig, axes = plt.subplots(3, 1)
+    disp = BumpHuntDisplay.from_result(hunt, window=0, efficiency=1.0, ax=axes)
+    assert all(a is b for a, b in zip(disp.ax_, axes)) and disp.figure_ is fig
+    np.testing.assert_allclose(disp.counts, hunt.spectra[0, 1.0])
+    with pytest.raises(ValueError, match="efficiency"):
+        BumpHuntDisplay.from_result(hunt, efficiency=0.5)
+    with pytest.raises(ValueError, match="window"):
+        BumpHuntDisplay.from_result(hunt, window=3)
+    with pytest.raises(ValueError, match="three"):
+        disp.plot(ax=axes[:2])
+
+
+# --------------------------------------------------------------------------- #
+# AttentionDisplay
+# --------------------------------------------------------------------------- #
+class _FakeAttention:
+    def attention_weights(self, X):
+        import pandas as pd
+
+        X = np.asarray(X, dtype=float)
+        a = np.abs(X) / np.abs(X).sum(axis=1, keepdims=True)
+        return pd.DataFrame(a, columns=[f"f{i}" for i in range(X.shape[1])])
+
+
+def test_attention_display_mean_and_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    w = rng.uniform(0.5, 2.0, 50)
+    att = _FakeAttention().attention_weights(X).to_numpy()
+    disp = AttentionDisplay.from_estimator(_FakeAttention(), X)
+    np.testing.assert_allclose(disp.mean_attention, att.mean(axis=0))
+    np.testing.assert_allclose(disp.std_attention, att.std(axis=0))
+    assert list(disp.feature_names) == ["f0", "f1", "f2"]
+    assert [t.get_text() for t in disp.ax_.get_yticklabels()] == ["f0", "f1", "f2"]
+    fig, ax = plt.subplots()
+    weighted = AttentionDisplay.from_estimator(_FakeAttention(), X, sample_weight=w, ax=ax)
+    assert weighted.ax_ is ax and weighted.figure_ is fig
+    np.testing.assert_allclose(weighted.mean_attention, np.average(att, axis=0, weights=w))
+    assert not np.allclose(weighted.mean_attention, disp.mean_attention)
+    with pytest.raises(ValueError, match="Inconsistent"):
+        AttentionDisplay.from_estimator(_FakeAttention(), X, sample_weight=w[:3])
+    with pytest.raises(ValueError, match="attention_weights"):
+        AttentionDisplay.from_estimator(LogisticRegression(), X)
+
+
+def test_attention_display_fse():
+    pytest.importorskip("torch")
+    import pandas as pd
+
+    from skhep_ml import FSEAttentionClassifier
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120)
+    X = pd.DataFrame(rng.normal(size=(120, 3)) + y[:, None], columns=["p", "dedx", "tof"])
+    X.iloc[::4, 2] = np.nan
+    fse = FSEAttentionClassifier(
+        d_model=8,
+        embed_hidden=16,
+        dim_feedforward=16,
+        pool_hidden=8,
+        head_hidden=8,
+        n_layers=1,
+        max_epochs=1,
+        random_state=0,
+    ).fit(X, y)
+    disp = AttentionDisplay.from_estimator(fse, X)
+    assert list(disp.feature_names) == ["p", "dedx", "tof"]
+    np.testing.assert_allclose(disp.mean_attention, fse.attention_weights(X).mean().to_numpy())
+    assert disp.mean_attention.sum() == pytest.approx(1.0)
