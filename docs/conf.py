@@ -16,7 +16,6 @@ extensions = [
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "CONVENTIONS.md"]
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # `x` in a docstring is code, as in scikit-learn's documentation
