@@ -23,3 +23,9 @@ default_role = "literal"
 html_theme = "pydata_sphinx_theme"
 html_title = "skhep_ml"
 html_theme_options = {"navigation_with_keys": False}
+# Public docstrings are checked: every public object has one (GL08), every
+# parameter is documented (PR01) and no undocumented one is listed (PR02).
+numpydoc_validation_checks = {"GL08", "PR01", "PR02"}
+# Ready-made scorer objects (sklearn.metrics.make_scorer) carry no docstring of
+# their own; the functions they wrap are documented.
+numpydoc_validation_exclude = {r"\.(r50|max_sic|best_ams)_scorer$"}
