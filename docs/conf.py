@@ -12,6 +12,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "CONVENTIONS.md"]
@@ -24,3 +25,11 @@ default_role = "literal"
 html_theme = "pydata_sphinx_theme"
 html_title = "skhep_ml"
 html_theme_options = {"navigation_with_keys": False}
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "matplotlib_animations": False,
+    "remove_config_comments": True,
+}
