@@ -75,7 +75,15 @@ models = {"no decorrelation": plain, **models}
 fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
 for ax, (name, model) in zip(axes, models.items()):
     MassSculptingDisplay.from_estimator(
-        model, X_test, y_test, mass="mass", bins=25, signal_efficiencies=(0.5, 0.7, 0.9), name=name, xlabel="jet mass [GeV]", ax=ax
+        model,
+        X_test,
+        y_test,
+        mass="mass",
+        bins=25,
+        signal_efficiencies=(0.5, 0.7, 0.9),
+        name=name,
+        xlabel="jet mass [GeV]",
+        ax=ax,
     )
     ax.set_title(name)
 plt.tight_layout()
