@@ -12,6 +12,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "CONVENTIONS.md"]
@@ -29,3 +30,12 @@ numpydoc_validation_checks = {"GL08", "PR01", "PR02"}
 # Ready-made scorer objects (sklearn.metrics.make_scorer) carry no docstring of
 # their own; the functions they wrap are documented.
 numpydoc_validation_exclude = {r"\.(r50|max_sic|best_ams)_scorer$"}
+# The gallery: every examples/plot_*.py runs during the build.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "matplotlib_animations": False,
+    "remove_config_comments": True,
+}
