@@ -262,8 +262,8 @@ class AdversarialNet(WeightedNeuralNet):
         return {"sample_weight": to_tensor(X[key], device=self.device)}
 
     def _task_loss(self, output, y_true, X):
-        logits = self.module_.logits(output)
-        return self.weighted_mean(self.criterion_(logits, y_true), X)
+        # the base net's weighted loss (label weight 0 on unlabelled rows)
+        return self.get_loss(output, y_true, X)
 
     def _term(self, output, adv_in, X):
         """``(L_adv or dCor², weighted accuracy or None)`` of a batch."""
@@ -291,10 +291,6 @@ class AdversarialNet(WeightedNeuralNet):
         self.history.record_batch(f"{prefix}_loss_{name}", term.item())
         if accuracy is not None:
             self.history.record_batch(f"{prefix}_{name}_acc", accuracy.item())
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Task loss (for the loss of a batch outside the game)."""
-        return self._task_loss(y_pred, to_tensor(y_true, device=self.device), X)
 
     # -- training steps ----------------------------------------------------
     def _adversary_steps(self, Xi, n_steps):

@@ -13,21 +13,18 @@ from skhep_ml import DNNClassifier, FSEAttentionClassifier, MDAClassifier, Pivot
 from skhep_ml._base import domain_probe_auc
 from skhep_ml._nets import AdversarialNet
 from skhep_ml.datasets import make_pivot_toy
+from skhep_ml.estimator_checks import FAST_PARAMS
 from skhep_ml.nn import AdversarialModel, DomainClassifier, classifier_of, conditional_map
 
 FAST_DNN = dict(hidden_layers=(16,), max_epochs=4, lr=3e-3, batch_size=64, random_state=0)
-FAST_FSE = dict(
-    d_model=8,
-    embed_hidden=16,
-    dim_feedforward=16,
-    pool_hidden=8,
-    head_hidden=8,
-    n_layers=1,
-    max_epochs=3,
-    lr=3e-3,
-    batch_size=64,
-    random_state=0,
-)
+# the estimator checks' small FSE, trained briefly
+FAST_FSE = {
+    **FAST_PARAMS["FSEAttentionClassifier"],
+    "max_epochs": 3,
+    "lr": 3e-3,
+    "batch_size": 64,
+    "random_state": 0,
+}
 
 
 def shifted_toy(n, target, seed):

@@ -394,21 +394,14 @@ def test_attention_display_fse():
     import pandas as pd
 
     from skhep_ml import FSEAttentionClassifier
+    from skhep_ml.estimator_checks import FAST_PARAMS
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 120)
     X = pd.DataFrame(rng.normal(size=(120, 3)) + y[:, None], columns=["p", "dedx", "tof"])
     X.iloc[::4, 2] = np.nan
-    fse = FSEAttentionClassifier(
-        d_model=8,
-        embed_hidden=16,
-        dim_feedforward=16,
-        pool_hidden=8,
-        head_hidden=8,
-        n_layers=1,
-        max_epochs=1,
-        random_state=0,
-    ).fit(X, y)
+    params = {**FAST_PARAMS["FSEAttentionClassifier"], "max_epochs": 1, "random_state": 0}
+    fse = FSEAttentionClassifier(**params).fit(X, y)
     disp = AttentionDisplay.from_estimator(fse, X)
     assert list(disp.feature_names) == ["p", "dedx", "tof"]
     np.testing.assert_allclose(disp.mean_attention, fse.attention_weights(X).mean().to_numpy())
