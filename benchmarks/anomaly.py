@@ -62,6 +62,7 @@ from benchmarks._runner import (
 from skhep_ml import AutoencoderAnomalyDetector, FlowAnomalyDetector, XGBoostBaseline
 from skhep_ml.datasets import load_higgsml, load_lhco_rnd, load_magic, make_anomaly_events
 from skhep_ml.metrics import anomaly_score, background_rejection, max_sic, sic_curve
+from skhep_ml.plotting import SICCurveDisplay
 
 TASK = "anomaly"
 #: Training rows of OneClassSVM and of the KDE (random subsample per seed).
@@ -426,7 +427,10 @@ def _plot(curves, out_dir):
         for k, name in enumerate(n for d, n in curves if d == data_name):
             eps_s, sic = curves[data_name, name]
             style = {"color": "k", "ls": "--"} if name == SUPERVISED else {"color": colours[k]}
-            ax.plot(eps_s, sic, label=name, lw=1.8, **style)
+            SICCurveDisplay(signal_efficiency=eps_s, sic=sic, name=name).plot(
+                ax=ax, lw=1.8, **style
+            )
+        ax.get_legend().remove()  # one legend for all panels, below
         ax.axhline(1, color="grey", lw=0.8)
         ax.set_yscale("log")
         ax.set_ylim(bottom=0.1)  # below: tight cuts that keep no anomaly, no information

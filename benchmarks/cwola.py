@@ -53,6 +53,7 @@ from skhep_ml import CWoLaClassifier, FlowAnomalyDetector
 from skhep_ml.cwola import default_estimator
 from skhep_ml.datasets import load_lhco_rnd, make_dijet_resonance
 from skhep_ml.metrics import max_sic, sic_curve
+from skhep_ml.plotting import BumpHuntDisplay, ScoreDistributionDisplay, SICCurveDisplay
 
 TASK = "cwola"
 SR = (3.3, 3.7)
@@ -302,65 +303,61 @@ def _lhco(args, n_folds, records, curves):
     )
 
 
-def _plots(args, curves, hunts, null, sig_scan):
+def _plots(args, curves, hunts, null, scan):
     import matplotlib.pyplot as plt
 
+    style = {"CWoLa": "-", "CATHODE": "-.", "idealised AD": "--", "supervised": ":"}
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
     for ax, sb in zip(axes, (0.005, 0.01)):
         for (method, level), (eps_s, sic) in curves.items():
             if method.startswith("LHCO") or (method != "supervised" and level != sb):
                 continue
-            style = {"CWoLa": "-", "CATHODE": "-.", "idealised AD": "--", "supervised": ":"}
-            ax.plot(eps_s, sic, style[method], label=method)
-        ax.set_xlabel("signal efficiency")
+            SICCurveDisplay(signal_efficiency=eps_s, sic=sic, name=method).plot(
+                ax=ax, ls=style[method]
+            )
         ax.set_title(f"make_dijet_resonance, S/B = {sb:.1%} (first seed)")
-        ax.legend(fontsize="small")
-    axes[0].set_ylabel("SIC = ε_S / sqrt(ε_B)")
     save_figure(fig, TASK, "sic", out_dir=args.out_dir)
 
     lhco = {k: v for k, v in curves.items() if k[0].startswith("LHCO")}
     if lhco:
         fig, ax = plt.subplots(figsize=(6.4, 4.8))
         for (method, _), (eps_s, sic) in lhco.items():
-            ax.plot(eps_s, sic, label=method[5:])
-        ax.set_xlabel("signal efficiency")
-        ax.set_ylabel("SIC")
+            SICCurveDisplay(signal_efficiency=eps_s, sic=sic, name=method[5:]).plot(ax=ax)
         ax.set_title("LHC Olympics R&D, signal region, labelled test set (first seed)")
-        ax.legend(fontsize="small")
         save_figure(fig, TASK, "lhco_sic", out_dir=args.out_dir)
 
     if ("CWoLa", 0.01) in hunts:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
         for ax, method in zip(axes, ("CWoLa", "CATHODE")):
-            hunts[method, 0.01].plot(window=0, ax=ax)
-            ax.set_xlabel("m_jj [TeV]")
+            BumpHuntDisplay.from_result(hunts[method, 0.01], window=0, ax=ax, xlabel="m_jj [TeV]")
             ax.set_title(f"S/B = 1 % in 3.3-3.7 TeV: spectra after the {method} cuts")
         save_figure(fig, TASK, "spectra_sb1pct", out_dir=args.out_dir)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for eff, g in sig_scan.groupby("efficiency", sort=False):
-        centre = 0.5 * (g.window_lo + g.window_hi)
-        axes[0].plot(centre, g.significance, "o-", label=f"ε = {eff:g}")
-    axes[0].axhline(3, color="grey", ls=":")
-    axes[0].axvline(3.5, color="grey", ls="--")
-    axes[0].set_xlabel("window centre [TeV]")
-    axes[0].set_ylabel("local significance [σ]")
-    axes[0].set_title("CWoLa scan, S/B = 1 % injected at 3.5 TeV")
-    axes[0].legend(fontsize="small")
+    # left: the scan with the 1 % signal (spectra, pulls, significance per window);
+    # right: the local significances of the background-only scans against N(0, 1)
+    fig = plt.figure(figsize=(13, 7.2))
+    grid = fig.add_gridspec(3, 2, height_ratios=[3, 1, 1.5], hspace=0.05, wspace=0.25)
+    left = [fig.add_subplot(grid[0, 0])]
+    left += [fig.add_subplot(grid[i, 0], sharex=left[0]) for i in (1, 2)]
+    scan_disp = BumpHuntDisplay.from_result(scan, ax=left, xlabel="m_jj [TeV]")
+    scan_disp.ax_[2].axhline(3, color="grey", ls=":")
+    for ax in scan_disp.ax_:
+        ax.axvline(3.5, color="grey", ls="--")
+    scan_disp.ax_[0].set_title("CWoLa scan, S/B = 1 % injected at 3.5 TeV (dashed)")
+    cut = null[null.efficiency < 1]
+    null_disp = ScoreDistributionDisplay.from_predictions(
+        cut.significance,
+        cut.method + ", ε = " + cut.efficiency.map("{:g}".format),
+        bins=np.linspace(-4, 4, 17),
+        xlabel="local significance [σ]",
+        name="background only, after the cuts",
+        ax=fig.add_subplot(grid[:, 1]),
+    )
+    for line, label in zip(null_disp.lines_, null_disp.labels):
+        line.set_linestyle("-" if label.startswith("CWoLa") else "--")
     z = np.linspace(-4, 4, 200)
-    for (method, eff), g in null[null.efficiency < 1].groupby(["method", "efficiency"]):
-        axes[1].hist(
-            g.significance,
-            bins=np.linspace(-4, 4, 17),
-            histtype="step",
-            density=True,
-            ls="-" if method == "CWoLa" else "--",
-            label=f"{method}, ε = {eff:g}",
-        )
-    axes[1].plot(z, norm.pdf(z), "k--", label="N(0, 1)")
-    axes[1].set_xlabel("local significance [σ]")
-    axes[1].set_title("background only, after the cuts")
-    axes[1].legend(fontsize="x-small")
+    null_disp.ax_.plot(z, norm.pdf(z), "k--", label="N(0, 1)")
+    null_disp.ax_.legend(fontsize="x-small")
     save_figure(fig, TASK, "scan_and_null", out_dir=args.out_dir)
 
 
@@ -377,13 +374,11 @@ def run(args):
         0.01,
         args.seeds[0],
     )
-    sig_scan = (
-        _cwola(n_folds, args.seeds[0])
-        .bump_hunt(X, efficiencies=EFFICIENCIES, bins=EDGES, window_bins=4)
-        .table
+    scan = _cwola(n_folds, args.seeds[0]).bump_hunt(
+        X, efficiencies=EFFICIENCIES, bins=EDGES, window_bins=4
     )
     null = _null_scan(args, n_bkg, n_null, n_folds)
-    _plots(args, curves, hunts, null, sig_scan)
+    _plots(args, curves, hunts, null, scan)
 
     df = pd.DataFrame(records)
     sim = df[~df.method.str.contains("LHCO")]
@@ -436,7 +431,7 @@ def run(args):
         )
     sections += [
         ("False bumps: background only, every window and seed", false_bumps),
-        ("CWoLa scan with S/B = 1 % (first seed)", sig_scan.round(3)),
+        ("CWoLa scan with S/B = 1 % (first seed)", scan.table.round(3)),
     ]
     if lhco_meta is not None:
         lhco = mean_std_table(
@@ -457,7 +452,7 @@ def run(args):
     all_records = {
         "records": records,
         "null_scan": null.to_dict("records"),
-        "scan_sb1pct": sig_scan.to_dict("records"),
+        "scan_sb1pct": scan.table.to_dict("records"),
     }
     meta = dict(
         quick=args.quick,

@@ -35,6 +35,7 @@ from benchmarks._runner import (
 from skhep_ml import DNNClassifier, PivotClassifier, XGBoostBaseline
 from skhep_ml.datasets import make_jet_mass_toy, make_pivot_toy
 from skhep_ml.metrics import best_ams, inverse_jsd, r50
+from skhep_ml.plotting import DecorrelationTradeoffDisplay, ScoreDistributionDisplay
 
 TASK = "decorrelation"
 DNN = "DNN (unconstrained)"
@@ -110,14 +111,16 @@ def _toy_figure(outputs, out_dir):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(outputs), figsize=(5 * len(outputs), 3.8), sharey=True)
-    bins = np.linspace(0, 1, 41)
     for ax, (name, outs) in zip(axes, outputs.items()):
-        for z, o in zip(Z_VALUES, outs):
-            ax.hist(o, bins=bins, histtype="step", density=True, label=f"Z = {z:+g}σ")
-        ax.set_xlabel("f(X)")
+        ScoreDistributionDisplay.from_predictions(
+            np.concatenate(outs),
+            np.repeat(np.arange(len(outs)), [len(o) for o in outs]),
+            bins=np.linspace(0, 1, 41),
+            labels={i: f"Z = {z:+g}σ" for i, z in enumerate(Z_VALUES)},
+            xlabel="f(X)",
+            ax=ax,
+        )
         ax.set_title(name)
-        ax.legend()
-    axes[0].set_ylabel("density")
     return save_figure(fig, TASK, "toy", out_dir=out_dir)
 
 
@@ -215,29 +218,16 @@ def _jet_figure(df, out_dir):
     ]:
         sel = df[df["method"].str.startswith(family)]
         if len(sel):
-            ax.plot(
-                sel["1/JSD"],
-                sel["R50"],
-                marker=marker,
-                ls="-" if len(sel) > 1 else "",
-                label=family,
-            )
-            for _, r in sel.iterrows():
-                ax.annotate(
-                    r["method"].split(" ")[-1],
-                    (r["1/JSD"], r["R50"]),
-                    fontsize=7,
-                    xytext=(3, 3),
-                    textcoords="offset points",
-                )
+            DecorrelationTradeoffDisplay(
+                background_rejection=sel["R50"],
+                inverse_jsd=sel["1/JSD"],
+                point_labels=[m.split(" ")[-1] for m in sel["method"]],
+                name=family,
+            ).plot(ax=ax, marker=marker)
     dnn = df[df["method"] == DNN]
     if len(dnn):  # the target: 1/JSD >= 5x and R50 >= half of the DNN's
         ax.axvline(5 * dnn["1/JSD"].iloc[0], color="grey", ls="--", lw=1)
         ax.axhline(0.5 * dnn["R50"].iloc[0], color="grey", ls="--", lw=1, label="target")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("1/JSD (background mass, pass vs fail at ε_S = 50%)")
-    ax.set_ylabel("R50 = 1/ε_B at ε_S = 50%")
     ax.set_title("W vs QCD jet toy: performance vs mass decorrelation")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")

@@ -48,6 +48,7 @@ from benchmarks._runner import (
 from skhep_ml import DNNClassifier, FSEAttentionClassifier, MDAClassifier, XGBoostBaseline
 from skhep_ml.datasets import bayes_limit, make_multimodal_nuclei, make_pid_tracks
 from skhep_ml.metrics import background_rejection
+from skhep_ml.plotting import ScoreDistributionDisplay
 
 TASK = "domain"
 DANN_ROW = "MDAClassifier + domain head (DANN)"
@@ -766,26 +767,33 @@ def _plot(scores, out_dir):
     plt.style.use(mplhep.style.ROOT)
     names = list(scores)
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4), sharey=True)
-    bins = np.linspace(0, 1, 41)
     for ax, name in zip(np.atleast_1d(axes), names):
         s_mc, y_mc, s_data, y_data, cut = scores[name][0]
-        for s, y, label, style in (
-            (s_mc, y_mc, "MC", "-"),
-            (s_data, y_data, "data", "--"),
-        ):
-            for cls, color in ((1, "tab:blue"), (0, "tab:red")):
-                ax.hist(
-                    s[y == cls],
-                    bins=bins,
-                    histtype="step",
-                    density=True,
-                    linestyle=style,
-                    color=color,
-                    label=f"{label} {'signal' if cls else 'background'}",
-                )
+        # groups sort as: data background, data signal, MC background, MC signal
+        groups = np.concatenate(
+            [
+                np.where(y_mc == 1, "MC signal", "MC background"),
+                np.where(y_data == 1, "data signal", "data background"),
+            ]
+        )
+        ScoreDistributionDisplay.from_predictions(
+            np.concatenate([s_mc, s_data]),
+            groups,
+            bins=np.linspace(0, 1, 41),
+            xlabel="signal score",
+            line_kwargs=[
+                {"color": "tab:red", "ls": "--"},
+                {"color": "tab:blue", "ls": "--"},
+                {"color": "tab:red"},
+                {"color": "tab:blue"},
+            ],
+            ax=ax,
+        )
         ax.axvline(cut, color="k", lw=1)
         ax.set_yscale("log")
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel("signal score")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+        if ax is np.atleast_1d(axes)[0]:
+            ax.legend(fontsize=8)
+        else:
+            ax.get_legend().remove()
     save_figure(fig, TASK, "score_distributions", out_dir=out_dir)

@@ -8,7 +8,6 @@ Bayes limit: no classifier can do better on average.
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
@@ -29,7 +28,8 @@ from benchmarks._runner import (
 )
 from skhep_ml import DNNClassifier, NSigmaClassifier, RandomForestBaseline, XGBoostBaseline
 from skhep_ml.datasets import PDG_NAMES, bayes_limit, make_pid_tracks
-from skhep_ml.metrics import pid_report
+from skhep_ml.metrics import binned_purity_efficiency, pid_report
+from skhep_ml.plotting import PurityEfficiencyDisplay
 
 TASK = "pid"
 FSE = "FSE + attention"
@@ -100,18 +100,9 @@ def _scores(y_true, y_pred, mask, prefix):
 
 
 def _per_pt(y_true, y_pred, pt, pdg, edges):
-    """Purity and efficiency for one species in bins of pT."""
-    out = []
-    for lo, hi in itertools.pairwise(edges):
-        m = (pt >= lo) & (pt < hi)
-        true, pred = y_true[m] == pdg, y_pred[m] == pdg
-        out.append(
-            (
-                (true & pred).sum() / max(pred.sum(), 1),
-                (true & pred).sum() / max(true.sum(), 1),
-            )
-        )
-    return np.array(out)
+    """Purity and efficiency for one species in bins of pT: an array (n_bins, 2)."""
+    t = binned_purity_efficiency(y_true, y_pred, pt, bins=edges, pos_label=pdg)
+    return t[["purity", "efficiency"]].to_numpy()
 
 
 def run(args):
@@ -273,28 +264,35 @@ def _plot(curves, edges, out_dir):
 
     plt.style.use(mplhep.style.ROOT)
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
-    centres = np.sqrt(edges[1:] * edges[:-1])
     colours = plt.get_cmap("tab10").colors
     # case deletion is left out: it never selects an incomplete track (its
     # complete-track scores are in the tables)
     drawn = {n: r for n, r in curves.items() if n != CASE_DELETION}
     for k, (name, runs) in enumerate(drawn.items()):
-        arr = np.mean(runs, axis=0)
+        arr = np.mean(runs, axis=0)  # mean over seeds
         style = (
             dict(color="k", ls="--", marker="", lw=2)
             if name.startswith("Bayes")
             else dict(color=colours[k % 10], ls="-" if k < 6 else ":", marker="os^vD<>"[k % 7])
         )
-        for i, ax in enumerate(axes):
-            ax.plot(centres, arr[:, i], label=name, ms=5, **style)
-    for i, (ax, what) in enumerate(zip(axes, ("purity", "efficiency"))):
+        disp = PurityEfficiencyDisplay(
+            bin_edges=edges,
+            purity=arr[:, 0],
+            efficiency=arr[:, 1],
+            pos_label=321,
+            name=name,
+            xlabel=r"$p_\mathrm{T}$ [GeV/$c$]",
+        )
+        for ax, kind in zip(axes, ("purity", "efficiency")):
+            disp.plot(ax=ax, kind=kind, ms=5, **style)
+    for i, ax in enumerate(axes):
+        ax.get_legend().remove()
         ax.set_xscale("log")
         ax.set_xticks(edges)
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.tick_params(labelsize=11)
-        ax.set_xlabel(r"$p_\mathrm{T}$ [GeV/$c$]", fontsize=14)
-        ax.set_ylabel(f"K$^+$ {what}", fontsize=14)
+        ax.set_ylabel(f"K$^+$ {ax.get_ylabel()}", fontsize=14)
         low = min(np.mean(r, axis=0)[:, i].min() for r in drawn.values())
         ax.set_ylim(max(0.0, np.floor(10 * low) / 10 - 0.05), 1.02)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9)

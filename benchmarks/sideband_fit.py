@@ -46,6 +46,7 @@ from scipy.stats import kstest
 
 from benchmarks._runner import save_figure, write_report
 from skhep_ml.datasets import make_dijet_resonance
+from skhep_ml.plotting import ScoreDistributionDisplay
 from skhep_ml.stats import DEFAULT_FIT_METHOD, dijet_bin_counts, fit_dijet_background, window_mask
 
 TASK = "sideband_fit"
@@ -297,23 +298,25 @@ def run(args):
             t.events, t["truth in b ± db [%]"], "o-", color=colours[method], label=method
         )
         axes[1, 1].plot(t.events, t["median time [ms]"], "o-", color=colours[method], label=method)
-        for level, ls in ((50, ":"), (100_000, "-")):
-            axes[1, 0].hist(
-                pvalues["toy", level, method],
-                bins=20,
-                range=(0, 1),
-                histtype="step",
-                ls=ls,
-                color=colours[method],
-                density=True,
-                label=f"{method}, {level:,} events",
-            )
+    # the p-values of the smallest and largest toy spectra: uniform if the deviance is chi2
+    levels = {50: ":", 100_000: "-"}
+    groups = [(method, level) for method in METHODS for level in levels]
+    ScoreDistributionDisplay.from_predictions(
+        np.concatenate([pvalues["toy", level, method] for method, level in groups]),
+        np.repeat(np.arange(len(groups)), [len(pvalues["toy", lv, m]) for m, lv in groups]),
+        bins=20,
+        range=(0, 1),
+        labels={i: f"{m}, {lv:,} events" for i, (m, lv) in enumerate(groups)},
+        line_kwargs=[{"color": colours[m], "ls": levels[lv]} for m, lv in groups],
+        xlabel="deviance p-value",
+        ax=axes[1, 0],
+    )
     axes[0, 0].axhline(1, color="grey", lw=0.5)
     axes[0, 0].axhline(0, color="grey", lw=0.5)
     axes[0, 0].set(xscale="log", xlabel="events in the spectrum", ylabel="window pull")
     axes[0, 1].axhline(68.27, color="grey", lw=0.5)
     axes[0, 1].set(xscale="log", xlabel="events in the spectrum", ylabel="truth in b ± db [%]")
-    axes[1, 0].set(xlabel="deviance p-value", ylabel="density (toys)")
+    axes[1, 0].set(ylabel="density (toys)")
     axes[1, 1].set(xscale="log", yscale="log", xlabel="events", ylabel="median time per fit [ms]")
     for ax in axes.flat:
         ax.legend(fontsize="x-small")

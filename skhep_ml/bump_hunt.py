@@ -62,53 +62,30 @@ class BumpHuntResult:
     fits: dict = field(repr=False)
     estimators: list = field(default_factory=list, repr=False)
 
-    def plot(self, window=None, ax=None):
-        """Mass spectra after each cut with the background fits of one window.
+    def plot(self, window=None, ax=None, **kwargs):
+        """Spectra after each cut with the background fits of one window.
+
+        A shortcut for :meth:`skhep_ml.plotting.BumpHuntDisplay.from_result`.
 
         Parameters
         ----------
         window : int, optional
             Index into ``windows``; ``None``: the window with the largest
             significance at the tightest efficiency.
-        ax : matplotlib Axes, optional
+        ax : matplotlib Axes or sequence of three Axes, optional
+            One Axes: the spectra only; ``None`` or three: with the residual and
+            significance-scan panels.
+        **kwargs
+            Passed to :meth:`~skhep_ml.plotting.BumpHuntDisplay.from_result`
+            (``efficiencies``, ``xlabel``, ``style``).
 
         Returns
         -------
-        matplotlib Axes
+        display : skhep_ml.plotting.BumpHuntDisplay
         """
-        import matplotlib.pyplot as plt
+        from skhep_ml.plotting import BumpHuntDisplay
 
-        if window is None:
-            tight = self.table[self.table.efficiency == min(self.efficiencies)]
-            window = int(tight.significance.to_numpy().argmax())
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.8))
-        lo, hi = self.windows[window]
-        centres = 0.5 * (self.edges[1:] + self.edges[:-1])
-        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for i, eff in enumerate(self.efficiencies):
-            colour = colours[i % len(colours)]
-            counts = self.spectra[window, eff]
-            z = self.table[
-                (self.table.window_lo == lo) & (self.table.efficiency == eff)
-            ].significance.iloc[0]
-            ax.errorbar(
-                centres,
-                counts,
-                yerr=np.sqrt(np.maximum(counts, 0)),
-                fmt="o",
-                ms=3,
-                color=colour,
-                label=f"ε = {eff:g}: Z = {z:.1f}σ",
-            )
-            mu, _ = self.fits[window, eff].expected()
-            ax.stairs(mu, self.edges, color=colour, ls="--", baseline=None)
-        ax.axvspan(lo, hi, color="grey", alpha=0.2, label="signal region")
-        ax.set_yscale("log")
-        ax.set_xlabel("mass")
-        ax.set_ylabel("events / bin")
-        ax.legend(fontsize="small")
-        return ax
+        return BumpHuntDisplay.from_result(self, window=window, ax=ax, **kwargs)
 
 
 def _edges(mass, bins, mass_range):

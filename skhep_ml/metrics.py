@@ -49,6 +49,7 @@ __all__ = [
     "background_rejection_scorer",
     "best_ams",
     "best_ams_scorer",
+    "binned_purity_efficiency",
     "efficiency_score",
     "efficiency_scorer",
     "f1_optimal_threshold",
@@ -277,6 +278,85 @@ def purity_score(y_true, y_pred, *, pos_label=1, sample_weight=None):
     """
     y, p, w = _check_labels(y_true, y_pred, sample_weight)
     return _purity_efficiency(y, p, w, pos_label)[0]
+
+
+def _binomial(num, den, den_w2):
+    """Ratio ``num/den`` and its binomial error with ``n_eff = den**2 / den_w2``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(den > 0, num / den, np.nan)
+        n_eff = np.where(den_w2 > 0, den**2 / den_w2, np.nan)
+        err = np.sqrt(np.clip(ratio * (1.0 - ratio), 0.0, None) / n_eff)
+    return ratio, err
+
+
+def binned_purity_efficiency(
+    y_true, y_pred, variable, *, bins=10, range=None, pos_label=1, sample_weight=None
+):
+    """Purity and efficiency of one class in bins of a variable (e.g. pT), with errors.
+
+    In every bin, :func:`efficiency_score` and :func:`purity_score` of the
+    events of that bin. The errors are binomial, ``sqrt(p (1 - p) / n_eff)``
+    with the effective number of events ``n_eff = (sum w)**2 / sum w**2`` of
+    the denominator.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels (any type, e.g. PDG codes).
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.
+    variable : array-like of shape (n_samples,)
+        The variable to bin in.
+    bins : int or array-like, default=10
+        As in :func:`numpy.histogram` (the last bin includes its upper edge);
+        events outside the range are ignored.
+    range : (float, float), default=None
+        ``None``: min and max of ``variable``.
+    pos_label : scalar, default=1
+        The class.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Event weights, used as given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bin: ``low``, ``high``, ``purity``, ``purity_err``,
+        ``efficiency``, ``efficiency_err`` and ``support`` (the weighted number
+        of true ``pos_label`` events). Purity or efficiency is NaN where its
+        denominator is empty.
+
+    Examples
+    --------
+    >>> from skhep_ml.metrics import binned_purity_efficiency
+    >>> t = binned_purity_efficiency(
+    ...     [211, 211, 321, 321, 211, 321], [211, 321, 321, 321, 211, 211],
+    ...     [0.5, 0.7, 0.6, 1.5, 1.6, 1.7], bins=[0, 1, 2], pos_label=321)
+    >>> t[["low", "high", "purity", "efficiency"]].to_numpy().tolist()
+    [[0.0, 1.0, 0.5, 1.0], [1.0, 2.0, 1.0, 0.5]]
+    """
+    y, p, w = _check_labels(y_true, y_pred, sample_weight)
+    v = _check_numeric(_as_1d(variable, "variable"), "variable")
+    _check_same_length(y_true=y, variable=v)
+    true_pos, pred_pos = y == pos_label, p == pos_label
+    tp = true_pos & pred_pos
+    _, edges = np.histogram(v, bins=bins, range=range)
+
+    def h(mask, weights):
+        return np.histogram(v[mask], bins=edges, weights=weights[mask])[0]
+
+    efficiency, efficiency_err = _binomial(h(tp, w), h(true_pos, w), h(true_pos, w**2))
+    purity, purity_err = _binomial(h(tp, w), h(pred_pos, w), h(pred_pos, w**2))
+    return pd.DataFrame(
+        {
+            "low": edges[:-1],
+            "high": edges[1:],
+            "purity": purity,
+            "purity_err": purity_err,
+            "efficiency": efficiency,
+            "efficiency_err": efficiency_err,
+            "support": h(true_pos, w),
+        }
+    )
 
 
 def pid_report(y_true, y_pred, *, labels=None, sample_weight=None):

@@ -17,21 +17,23 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from skhep_ml.metrics import (
-    efficiency_score,
+    background_rejection,
+    binned_purity_efficiency,
     inverse_jsd,
     mass_sculpting_jsd,
     max_sic,
-    purity_score,
     sic_curve,
 )
 
 __all__ = [
     "AttentionDisplay",
     "BumpHuntDisplay",
+    "DecorrelationTradeoffDisplay",
     "MassSculptingDisplay",
     "PurityEfficiencyDisplay",
     "RejectionCurveDisplay",
     "SICCurveDisplay",
+    "ScoreDistributionDisplay",
 ]
 
 
@@ -289,8 +291,10 @@ class SICCurveDisplay:
     ----------
     signal_efficiency : ndarray
         ``eps_S`` at every cut with ``eps_B > 0``, tightest first.
-    background_rejection : ndarray
-        ``1 / eps_B`` at the same cuts.
+    background_rejection : ndarray or None
+        ``1 / eps_B`` at the same cuts; ``None``: ``(sic / eps_S)**2`` (NaN where
+        ``eps_S = 0``), so that a curve of :func:`~skhep_ml.metrics.sic_curve`
+        makes a display.
     sic : ndarray
         ``eps_S / sqrt(eps_B)`` at the same cuts.
     max_sic : float, default=None
@@ -327,7 +331,7 @@ class SICCurveDisplay:
         self,
         *,
         signal_efficiency,
-        background_rejection,
+        background_rejection=None,
         sic,
         max_sic=None,
         max_sic_signal_efficiency=None,
@@ -336,8 +340,13 @@ class SICCurveDisplay:
         name=None,
     ):
         self.signal_efficiency = np.asarray(signal_efficiency)
-        self.background_rejection = np.asarray(background_rejection)
         self.sic = np.asarray(sic)
+        if background_rejection is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                background_rejection = np.where(
+                    self.signal_efficiency > 0, (self.sic / self.signal_efficiency) ** 2, np.nan
+                )
+        self.background_rejection = np.asarray(background_rejection)
         self.max_sic = max_sic
         self.max_sic_signal_efficiency = max_sic_signal_efficiency
         self.max_sic_background_rejection = max_sic_background_rejection
@@ -773,15 +782,6 @@ class MassSculptingDisplay:
 # --------------------------------------------------------------------------- #
 # purity and efficiency in bins of a variable
 # --------------------------------------------------------------------------- #
-def _binomial(num, den, den_w2):
-    """Ratio ``num/den`` and its binomial error with ``n_eff = den**2 / den_w2``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(den > 0, num / den, np.nan)
-        n_eff = np.where(den_w2 > 0, den**2 / den_w2, np.nan)
-        err = np.sqrt(np.clip(ratio * (1.0 - ratio), 0.0, None) / n_eff)
-    return ratio, err
-
-
 class PurityEfficiencyDisplay:
     """Purity and efficiency of one species versus a binned variable (e.g. pT).
 
@@ -789,9 +789,8 @@ class PurityEfficiencyDisplay:
     true ``pos_label`` events predicted as ``pos_label``
     (:func:`skhep_ml.metrics.efficiency_score`) and the purity the weighted
     fraction of the events predicted as ``pos_label`` that are truly it
-    (:func:`skhep_ml.metrics.purity_score`). Error bars are binomial,
-    ``sqrt(p (1 - p) / n_eff)`` with the effective number of events
-    ``n_eff = (sum w)**2 / sum w**2`` of the denominator.
+    (:func:`skhep_ml.metrics.purity_score`), as computed by
+    :func:`skhep_ml.metrics.binned_purity_efficiency`, with its binomial errors.
 
     Parameters
     ----------
@@ -806,7 +805,8 @@ class PurityEfficiencyDisplay:
 
     Attributes
     ----------
-    purity_errorbar_, efficiency_errorbar_ : matplotlib ErrorbarContainer
+    purity_errorbar_, efficiency_errorbar_ : matplotlib ErrorbarContainer or None
+        ``None`` when the last ``plot`` did not draw that quantity.
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
 
@@ -845,47 +845,57 @@ class PurityEfficiencyDisplay:
         self.name = name
         self.xlabel = xlabel
 
-    def plot(self, ax=None, *, style=None, **kwargs):
+    def plot(self, ax=None, *, kind="both", name=None, style=None, **kwargs):
         """Draw purity and efficiency per bin with their error bars.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+        kind : {"both", "purity", "efficiency"}, default="both"
+            What to draw. With one quantity the legend entry is the display's
+            name, so that several methods compare on one Axes (one panel per
+            quantity).
+        name : str, default=None
+            Legend name (``kind="both"``: the legend title); ``None``: ``self.name``.
         style : str, dict or mplhep style, default=None
         **kwargs
-            Passed to both :meth:`matplotlib.axes.Axes.errorbar` calls.
+            Passed to the :meth:`matplotlib.axes.Axes.errorbar` calls.
 
         Returns
         -------
         self : PurityEfficiencyDisplay
         """
+        if kind not in ("both", "purity", "efficiency"):
+            raise ValueError(f"kind must be 'both', 'purity' or 'efficiency', got {kind!r}.")
         plt = _check_matplotlib(f"{type(self).__name__}.plot")
+        name = self.name if name is None else name
         centres = 0.5 * (self.bin_edges[1:] + self.bin_edges[:-1])
         half = 0.5 * np.diff(self.bin_edges)
-        kwargs.setdefault("fmt", "o")
+        if not {"marker", "ls", "linestyle"} & kwargs.keys():
+            kwargs.setdefault("fmt", "o")  # points only, unless a line style is asked for
         kwargs.setdefault("ms", 4)
+        quantities = ("efficiency", "purity") if kind == "both" else (kind,)
         with _style_context(style):
             ax = _new_axes(plt, ax)
-            self.efficiency_errorbar_ = ax.errorbar(
-                centres,
-                self.efficiency,
-                xerr=half,
-                yerr=self.efficiency_err,
-                label=f"efficiency ({self.pos_label})",
-                **kwargs,
-            )
-            self.purity_errorbar_ = ax.errorbar(
-                centres,
-                self.purity,
-                xerr=half,
-                yerr=self.purity_err,
-                label=f"purity ({self.pos_label})",
-                **kwargs,
-            )
+            self.purity_errorbar_ = self.efficiency_errorbar_ = None
+            for what in quantities:
+                label = f"{what} ({self.pos_label})" if kind == "both" else name
+                artist = ax.errorbar(
+                    centres,
+                    getattr(self, what),
+                    xerr=half,
+                    yerr=getattr(self, f"{what}_err"),
+                    label=label,
+                    **kwargs,
+                )
+                setattr(self, f"{what}_errorbar_", artist)
             ax.set_xlabel(self.xlabel)
-            ax.set_ylabel("purity, efficiency")
+            ax.set_ylabel("purity, efficiency" if kind == "both" else kind)
             ax.set_ylim(0.0, 1.05)
-            ax.legend(title=self.name)
+            if kind == "both":
+                ax.legend(title=name)
+            elif name is not None:
+                ax.legend()
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -937,35 +947,19 @@ class PurityEfficiencyDisplay:
         -------
         display : PurityEfficiencyDisplay
         """
-        # the metrics validate labels, lengths and weights
-        efficiency_score(y_true, y_pred, pos_label=pos_label, sample_weight=sample_weight)
-        purity_score(y_true, y_pred, pos_label=pos_label, sample_weight=sample_weight)
-        y = np.asarray(y_true).ravel()
-        p = np.asarray(y_pred).ravel()
-        try:
-            v = np.asarray(variable, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError("variable must be numeric.") from exc
-        if v.ndim == 2 and v.shape[1] == 1:
-            v = v.ravel()
-        if v.ndim != 1 or v.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"Inconsistent numbers of samples: y_true={y.shape[0]}, variable={v.shape}."
-            )
-        if np.isnan(v).any():
-            raise ValueError("variable contains NaN.")
-        w = np.ones(y.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
-        w = w.ravel()
-        true_pos, pred_pos = y == pos_label, p == pos_label
-        tp = true_pos & pred_pos
-
-        _, edges = np.histogram(v, bins=bins, range=range)
-
-        def h(mask, weights):
-            return np.histogram(v[mask], bins=edges, weights=weights[mask])[0]
-
-        efficiency, efficiency_err = _binomial(h(tp, w), h(true_pos, w), h(true_pos, w**2))
-        purity, purity_err = _binomial(h(tp, w), h(pred_pos, w), h(pred_pos, w**2))
+        table = binned_purity_efficiency(
+            y_true,
+            y_pred,
+            variable,
+            bins=bins,
+            range=range,
+            pos_label=pos_label,
+            sample_weight=sample_weight,
+        )
+        edges = np.r_[table["low"].to_numpy(), table["high"].to_numpy()[-1:]]
+        purity, purity_err = table["purity"].to_numpy(), table["purity_err"].to_numpy()
+        efficiency = table["efficiency"].to_numpy()
+        efficiency_err = table["efficiency_err"].to_numpy()
         disp = cls(
             bin_edges=edges,
             purity=purity,
@@ -1037,39 +1031,44 @@ class PurityEfficiencyDisplay:
 # bump hunt
 # --------------------------------------------------------------------------- #
 class BumpHuntDisplay:
-    """Spectrum, fitted background, residuals and local significance of a bump hunt.
+    """Spectra, fitted background, residuals and local significance of a bump hunt.
 
-    Three stacked panels: the mass spectrum after the cut at one efficiency with
-    the sideband fit of one window (the window shaded), the pulls
-    ``(n - mu) / sqrt(mu)`` per bin, and the local significance of every window
-    at that efficiency. Build it with :meth:`from_result` from a
-    :class:`~skhep_ml.bump_hunt.BumpHuntResult`.
+    Three stacked panels sharing the mass axis, one colour per cut efficiency:
+    the mass spectrum after each cut with the sideband fit of one window (the
+    window shaded), the pulls ``(n - mu) / sqrt(mu)`` per bin, and the local
+    significance of every scanned window (the significance scan). Build it with
+    :meth:`from_result` from a :class:`~skhep_ml.bump_hunt.BumpHuntResult`.
 
     Parameters
     ----------
-    bin_edges : ndarray
-    counts : ndarray
-        Observed (weighted) counts per bin after the cut.
-    background : ndarray
+    bin_edges : ndarray of shape (n_bins + 1,)
+    counts : ndarray of shape (n_efficiencies, n_bins)
+        Observed (weighted) counts per bin after each cut.
+    background : ndarray of shape (n_efficiencies, n_bins)
         Fitted background per bin.
-    background_unc : ndarray
+    background_unc : ndarray of shape (n_efficiencies, n_bins)
         Its uncertainty from the fit covariance.
     window : (float, float)
-        The signal-region window the fit belongs to.
-    efficiency : float
-    window_centres : ndarray
+        The signal-region window the fits belong to.
+    efficiencies : tuple of float
+        The cut efficiencies, one per row of ``counts``.
+    window_centres : ndarray of shape (n_windows,)
         Centre of every scanned window.
-    significance : ndarray
-        Local significance of every window at ``efficiency``.
+    significance : ndarray of shape (n_efficiencies, n_windows)
+        Local significance of every window after each cut.
     xlabel : str, default="mass"
 
     Attributes
     ----------
-    spectrum_ : matplotlib ErrorbarContainer
-    background_line_ : matplotlib StepPatch
-    residual_ : matplotlib ErrorbarContainer
-    significance_line_ : matplotlib Line2D
-    ax_ : ndarray of three matplotlib Axes
+    spectra_ : list of matplotlib ErrorbarContainer
+        One per efficiency.
+    background_lines_ : list of matplotlib StepPatch
+    residuals_ : list of matplotlib ErrorbarContainer
+        Empty when only the spectrum panel was drawn.
+    significance_lines_ : list of matplotlib Line2D
+        Empty when only the spectrum panel was drawn.
+    ax_ : ndarray of matplotlib Axes
+        The three panels, or the one spectrum panel.
     figure_ : matplotlib Figure
 
     Examples
@@ -1083,7 +1082,7 @@ class BumpHuntDisplay:
     >>> res = bump_hunt(mass, efficiencies=(1.0,), bins=np.linspace(2.8, 4.4, 17),
     ...                 fit_method="scipy")
     >>> disp = BumpHuntDisplay.from_result(res)
-    >>> len(disp.ax_), disp.significance.shape == disp.window_centres.shape
+    >>> len(disp.ax_), disp.significance.shape == (1, len(disp.window_centres))
     (3, True)
     """
 
@@ -1095,29 +1094,30 @@ class BumpHuntDisplay:
         background,
         background_unc,
         window,
-        efficiency,
+        efficiencies,
         window_centres,
         significance,
         xlabel="mass",
     ):
         self.bin_edges = np.asarray(bin_edges)
-        self.counts = np.asarray(counts)
-        self.background = np.asarray(background)
-        self.background_unc = np.asarray(background_unc)
+        self.counts = np.atleast_2d(counts)
+        self.background = np.atleast_2d(background)
+        self.background_unc = np.atleast_2d(background_unc)
         self.window = tuple(window)
-        self.efficiency = efficiency
+        self.efficiencies = tuple(efficiencies)
         self.window_centres = np.asarray(window_centres)
-        self.significance = np.asarray(significance)
+        self.significance = np.atleast_2d(significance)
         self.xlabel = xlabel
 
     def plot(self, ax=None, *, style=None):
-        """Draw the three panels.
+        """Draw the three panels, or the spectrum panel alone.
 
         Parameters
         ----------
-        ax : sequence of three matplotlib Axes, default=None
-            Spectrum, residual and significance panels; ``None``: a new figure
-            with three stacked panels sharing the mass axis.
+        ax : matplotlib Axes or sequence of three Axes, default=None
+            One Axes: the spectra with their fits only. Three: the spectrum,
+            residual and significance panels. ``None``: a new figure with the
+            three panels.
         style : str, dict or mplhep style, default=None
 
         Returns
@@ -1135,45 +1135,57 @@ class BumpHuntDisplay:
                     gridspec_kw=dict(height_ratios=[3, 1, 1.5], hspace=0.05),
                 )
             ax = np.asarray(ax, dtype=object).ravel()
-            if ax.shape != (3,):
-                raise ValueError(f"ax must hold three Axes, got {ax.shape[0]}.")
-            top, mid, bottom = ax
+            if ax.shape not in ((1,), (3,)):
+                raise ValueError(f"ax must be one Axes or hold three Axes, got {ax.shape[0]}.")
+            top = ax[0]
             centres = 0.5 * (self.bin_edges[1:] + self.bin_edges[:-1])
-            err = np.sqrt(np.clip(self.counts, 0.0, None))
-            self.spectrum_ = top.errorbar(
-                centres, self.counts, yerr=err, fmt="o", ms=3, color="black", label="observed"
-            )
-            self.background_line_ = top.stairs(
-                self.background, self.bin_edges, baseline=None, label="background fit"
-            )
+            colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
             lo, hi = self.window
+            z_at = self.significance[:, np.argmin(np.abs(self.window_centres - 0.5 * (lo + hi)))]
+            self.spectra_, self.background_lines_ = [], []
+            self.residuals_, self.significance_lines_ = [], []
+            for i, eff in enumerate(self.efficiencies):
+                colour = colours[i % len(colours)]
+                counts, mu = self.counts[i], self.background[i]
+                self.spectra_.append(
+                    top.errorbar(
+                        centres,
+                        counts,
+                        yerr=np.sqrt(np.clip(counts, 0.0, None)),
+                        fmt="o",
+                        ms=3,
+                        color=colour,
+                        label=rf"$\varepsilon$ = {eff:g}: Z = {z_at[i]:.1f}$\sigma$",
+                    )
+                )
+                self.background_lines_.append(
+                    top.stairs(mu, self.bin_edges, baseline=None, color=colour, ls="--")
+                )
+                if len(ax) == 3:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        pull = np.where(mu > 0, (counts - mu) / np.sqrt(mu), np.nan)
+                    self.residuals_.append(ax[1].plot(centres, pull, "o", ms=3, color=colour)[0])
+                    self.significance_lines_.append(
+                        ax[2].plot(self.window_centres, self.significance[i], "o-", color=colour)[0]
+                    )
             for a in ax:
                 a.axvspan(lo, hi, color="grey", alpha=0.2)
             top.set_yscale("log")
             top.set_ylabel("events / bin")
-            top.legend(title=f"efficiency {self.efficiency:g}", fontsize="small")
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pull = np.where(
-                    self.background > 0,
-                    (self.counts - self.background) / np.sqrt(self.background),
-                    np.nan,
-                )
-            self.residual_ = mid.errorbar(
-                centres, pull, yerr=np.ones_like(pull), fmt="o", ms=3, color="black"
-            )
-            mid.axhline(0.0, color="grey", lw=1)
-            mid.set_ylabel("pull")
-            (self.significance_line_,) = bottom.plot(self.window_centres, self.significance, "o-")
-            bottom.axhline(0.0, color="grey", lw=1)
-            bottom.set_ylabel(r"local $Z$ [$\sigma$]")
-            bottom.set_xlabel(self.xlabel)
+            top.legend(title="dashed: background fit", fontsize="small")
+            if len(ax) == 3:
+                ax[1].axhline(0.0, color="grey", lw=1)
+                ax[1].set_ylabel("pull")
+                ax[2].axhline(0.0, color="grey", lw=1)
+                ax[2].set_ylabel(r"local $Z$ [$\sigma$]")
+            ax[-1].set_xlabel(self.xlabel)
         self.ax_ = ax
         self.figure_ = top.figure
         return self
 
     @classmethod
     def from_result(
-        cls, result, *, window=None, efficiency=None, xlabel="mass", ax=None, style=None
+        cls, result, *, window=None, efficiencies=None, xlabel="mass", ax=None, style=None
     ):
         """Draw a :class:`~skhep_ml.bump_hunt.BumpHuntResult`.
 
@@ -1181,51 +1193,391 @@ class BumpHuntDisplay:
         ----------
         result : BumpHuntResult
         window : int, default=None
-            Index into ``result.windows`` of the fit to draw; ``None``: the window
-            with the largest significance at ``efficiency``.
-        efficiency : float, default=None
-            One of ``result.efficiencies``; ``None``: the tightest.
+            Index into ``result.windows`` of the fits to draw; ``None``: the
+            window with the largest significance after the tightest cut drawn.
+        efficiencies : float or sequence of float, default=None
+            Some of ``result.efficiencies``; ``None``: all of them.
         xlabel : str, default="mass"
-        ax : sequence of three matplotlib Axes, default=None
+        ax : matplotlib Axes or sequence of three Axes, default=None
+            As in :meth:`plot`.
         style : str, dict or mplhep style, default=None
 
         Returns
         -------
         display : BumpHuntDisplay
         """
-        efficiency = min(result.efficiencies) if efficiency is None else float(efficiency)
-        if efficiency not in result.efficiencies:
+        if efficiencies is None:
+            efficiencies = result.efficiencies
+        efficiencies = tuple(float(e) for e in np.atleast_1d(efficiencies))
+        unknown = [e for e in efficiencies if e not in result.efficiencies]
+        if unknown or not efficiencies:
             raise ValueError(
-                f"efficiency must be one of {result.efficiencies}, got {efficiency!r}."
+                f"efficiencies must be some of {result.efficiencies}, got {efficiencies!r}."
             )
         table = result.table
-        significance, centres = [], []
-        for lo, hi in result.windows:
-            row = table[
-                (table.window_lo == lo) & (table.window_hi == hi) & (table.efficiency == efficiency)
+        significance = np.array(
+            [
+                [
+                    float(
+                        table.significance[
+                            (table.window_lo == lo)
+                            & (table.window_hi == hi)
+                            & (table.efficiency == eff)
+                        ].iloc[0]
+                    )
+                    for lo, hi in result.windows
+                ]
+                for eff in efficiencies
             ]
-            significance.append(float(row.significance.iloc[0]))
-            centres.append(0.5 * (lo + hi))
-        significance = np.array(significance)
+        )
         if window is None:
-            window = int(np.nanargmax(significance))
+            window = int(np.nanargmax(significance[int(np.argmin(efficiencies))]))
         if not 0 <= window < len(result.windows):
             raise ValueError(
                 f"window must index one of the {len(result.windows)} windows, got {window!r}."
             )
-        mu, unc = result.fits[window, efficiency].expected()
+        fits = [result.fits[window, eff].expected() for eff in efficiencies]
         disp = cls(
             bin_edges=result.edges,
-            counts=result.spectra[window, efficiency],
-            background=mu,
-            background_unc=unc,
+            counts=np.array([result.spectra[window, eff] for eff in efficiencies]),
+            background=np.array([mu for mu, _ in fits]),
+            background_unc=np.array([unc for _, unc in fits]),
             window=result.windows[window],
-            efficiency=efficiency,
-            window_centres=np.array(centres),
+            efficiencies=efficiencies,
+            window_centres=np.array([0.5 * (lo + hi) for lo, hi in result.windows]),
             significance=significance,
             xlabel=xlabel,
         )
         return disp.plot(ax=ax, style=style)
+
+
+# --------------------------------------------------------------------------- #
+# score distributions by group
+# --------------------------------------------------------------------------- #
+class ScoreDistributionDisplay:
+    """Normalised histograms of a score (or any variable), one per group of rows.
+
+    The classifier output for signal and background, for simulation and data,
+    or at several values of a nuisance parameter: the picture behind a domain
+    shift or a dependence that decorrelation should remove.
+
+    Parameters
+    ----------
+    bin_edges : ndarray of shape (n_bins + 1,)
+    histograms : list of ndarray of shape (n_bins,)
+        One (weighted, normalised if ``density``) histogram per group.
+    labels : list of str
+        The legend entry of each group.
+    density : bool, default=True
+        Whether the histograms have unit area.
+    name : str, default=None
+        Legend title.
+    xlabel : str, default="score"
+
+    Attributes
+    ----------
+    lines_ : list of matplotlib StepPatch
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skhep_ml.plotting import ScoreDistributionDisplay
+    >>> rng = np.random.default_rng(0)
+    >>> score = rng.uniform(size=1000)
+    >>> domain = np.where(rng.uniform(size=1000) < 0.5, "simulation", "data")
+    >>> disp = ScoreDistributionDisplay.from_predictions(score, domain, bins=10, range=(0, 1))
+    >>> disp.labels, float(np.round((disp.histograms[0] * 0.1).sum(), 6))
+    (['data', 'simulation'], 1.0)
+    """
+
+    def __init__(self, *, bin_edges, histograms, labels, density=True, name=None, xlabel="score"):
+        self.bin_edges = np.asarray(bin_edges)
+        self.histograms = [np.asarray(h) for h in histograms]
+        self.labels = list(labels)
+        self.density = density
+        self.name = name
+        self.xlabel = xlabel
+
+    def plot(self, ax=None, *, line_kwargs=None, style=None, **kwargs):
+        """Draw one step histogram per group.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        line_kwargs : sequence of dict, default=None
+            Keyword arguments of each group's line (e.g. its colour and line
+            style), on top of ``kwargs``.
+        style : str, dict or mplhep style, default=None
+        **kwargs
+            Passed to every :meth:`matplotlib.axes.Axes.stairs` call.
+
+        Returns
+        -------
+        self : ScoreDistributionDisplay
+        """
+        plt = _check_matplotlib(f"{type(self).__name__}.plot")
+        line_kwargs = [{}] * len(self.histograms) if line_kwargs is None else list(line_kwargs)
+        if len(line_kwargs) != len(self.histograms):
+            raise ValueError(
+                f"line_kwargs must hold one dict per group ({len(self.histograms)}), "
+                f"got {len(line_kwargs)}."
+            )
+        with _style_context(style):
+            ax = _new_axes(plt, ax)
+            self.lines_ = [
+                ax.stairs(h, self.bin_edges, label=label, **{**kwargs, **kw})
+                for h, label, kw in zip(self.histograms, self.labels, line_kwargs)
+            ]
+            ax.set_xlabel(self.xlabel)
+            ax.set_ylabel("density" if self.density else "events / bin")
+            ax.legend(title=self.name, fontsize="small")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_score,
+        groups,
+        *,
+        bins=40,
+        range=None,
+        sample_weight=None,
+        density=True,
+        labels=None,
+        name=None,
+        xlabel="score",
+        ax=None,
+        style=None,
+        **kwargs,
+    ):
+        """Histogram a score per group of rows, and plot it.
+
+        Parameters
+        ----------
+        y_score : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,)
+            The group of every row (a class, a domain, a nuisance value); one
+            histogram per distinct value, in sorted order.
+        bins : int or array-like, default=40
+            As in :func:`numpy.histogram`.
+        range : (float, float), default=None
+            ``None``: min and max of the scores.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights; negative bin contents are kept as they are.
+        density : bool, default=True
+            Normalise every histogram to unit area.
+        labels : dict, default=None
+            Legend entry of a group value; ``None`` (or a value it lacks): ``str(value)``.
+        name, xlabel, ax, style, **kwargs
+            As in :meth:`plot` and the class parameters.
+
+        Returns
+        -------
+        display : ScoreDistributionDisplay
+        """
+        try:
+            s = np.asarray(y_score, dtype=float).ravel()
+        except (TypeError, ValueError) as exc:
+            raise ValueError("y_score must be numeric.") from exc
+        g = np.asarray(groups).ravel()
+        if g.shape != s.shape:
+            raise ValueError(
+                f"Inconsistent numbers of samples: y_score={s.shape[0]}, groups={g.shape[0]}."
+            )
+        if s.size == 0:
+            raise ValueError("y_score is empty.")
+        if not np.isfinite(s).all():
+            raise ValueError("y_score contains NaN or infinity.")
+        w = np.ones_like(s) if sample_weight is None else np.asarray(sample_weight, float).ravel()
+        if w.shape != s.shape:
+            raise ValueError(f"sample_weight has {w.shape[0]} entries; y_score has {s.shape[0]}.")
+        _, edges = np.histogram(s, bins=bins, range=range)
+        values = np.unique(g)
+        histograms = [
+            np.histogram(s[g == v], bins=edges, weights=w[g == v], density=density)[0]
+            for v in values
+        ]
+        labels = labels or {}
+        disp = cls(
+            bin_edges=edges,
+            histograms=histograms,
+            labels=[labels.get(v, str(v)) for v in values],
+            density=density,
+            name=name,
+            xlabel=xlabel,
+        )
+        return disp.plot(ax=ax, style=style, **kwargs)
+
+
+# --------------------------------------------------------------------------- #
+# background rejection against mass sculpting
+# --------------------------------------------------------------------------- #
+class DecorrelationTradeoffDisplay:
+    """Background rejection against 1/JSD: the trade-off of a decorrelated classifier.
+
+    Every point is one model (e.g. one adversary strength): its background
+    rejection ``1/eps_B`` at a fixed signal efficiency
+    (:func:`skhep_ml.metrics.background_rejection`) against the inverse
+    Jensen-Shannon divergence of the background mass passing and failing that
+    cut (:func:`skhep_ml.metrics.inverse_jsd`; larger is less sculpted), both on
+    log axes, as in Kasieczka et al., arXiv:2001.05310. Up and to the right is
+    better; a family of models traces a frontier.
+
+    Parameters
+    ----------
+    background_rejection : ndarray of shape (n_models,)
+    inverse_jsd : ndarray of shape (n_models,)
+    point_labels : list of str, default=None
+        A short annotation per point (e.g. the strength ``λ``).
+    signal_efficiency : float, default=0.5
+    name : str, default=None
+        Legend entry of the family.
+
+    Attributes
+    ----------
+    line_ : matplotlib Line2D
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skhep_ml.plotting import DecorrelationTradeoffDisplay
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.ones(500), np.zeros(500)]
+    >>> mass = rng.uniform(50, 150, 1000)
+    >>> scores = [y + a * mass / 100 + rng.normal(0, 1, 1000) for a in (0.0, 2.0)]
+    >>> disp = DecorrelationTradeoffDisplay.from_predictions(
+    ...     y, scores, mass, point_labels=["flat", "sculpting"])
+    >>> bool(disp.inverse_jsd[0] > disp.inverse_jsd[1])
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        background_rejection,
+        inverse_jsd,
+        point_labels=None,
+        signal_efficiency=0.5,
+        name=None,
+    ):
+        self.background_rejection = np.asarray(background_rejection, dtype=float)
+        self.inverse_jsd = np.asarray(inverse_jsd, dtype=float)
+        self.point_labels = None if point_labels is None else list(point_labels)
+        self.signal_efficiency = signal_efficiency
+        self.name = name
+
+    def plot(self, ax=None, *, name=None, style=None, **kwargs):
+        """Draw the points (joined when there are several) with their annotations.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        name : str, default=None
+            Legend entry; ``None``: ``self.name``.
+        style : str, dict or mplhep style, default=None
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot` (default marker ``"o"``).
+
+        Returns
+        -------
+        self : DecorrelationTradeoffDisplay
+        """
+        plt = _check_matplotlib(f"{type(self).__name__}.plot")
+        name = self.name if name is None else name
+        kwargs.setdefault("marker", "o")
+        kwargs.setdefault("ls", "-" if self.inverse_jsd.size > 1 else "")
+        if name is not None:
+            kwargs.setdefault("label", name)
+        with _style_context(style):
+            ax = _new_axes(plt, ax)
+            (self.line_,) = ax.plot(self.inverse_jsd, self.background_rejection, **kwargs)
+            for text, x, y in zip(
+                self.point_labels or [], self.inverse_jsd, self.background_rejection
+            ):
+                ax.annotate(text, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            eff = f"{self.signal_efficiency:g}"
+            ax.set_xlabel(rf"1/JSD (background mass, pass vs fail at $\varepsilon_S$ = {eff})")
+            ax.set_ylabel(rf"background rejection $1/\varepsilon_B$ at $\varepsilon_S$ = {eff}")
+            if name is not None:
+                ax.legend(fontsize="small")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_true,
+        y_scores,
+        mass,
+        *,
+        signal_efficiency=0.5,
+        sample_weight=None,
+        bins=30,
+        point_labels=None,
+        name=None,
+        ax=None,
+        style=None,
+        **kwargs,
+    ):
+        """Compute one point per score, and plot them.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Binary truth (1 = signal).
+        y_scores : array-like of shape (n_samples,) or sequence of them
+            The scores of one model, or of a family of models.
+        mass : array-like of shape (n_samples,)
+        signal_efficiency : float, default=0.5
+        sample_weight : array-like of shape (n_samples,), default=None
+        bins : int or array-like, default=30
+            Mass bins of the JSD.
+        point_labels, name, ax, style, **kwargs
+            As in the class parameters and :meth:`plot`.
+
+        Returns
+        -------
+        display : DecorrelationTradeoffDisplay
+        """
+        scores = np.asarray(y_scores, dtype=float)
+        scores = scores[None] if scores.ndim == 1 else scores
+        # the metrics validate labels, lengths, weights and the efficiency
+        rejection = [
+            background_rejection(
+                y_true, s, signal_efficiency=signal_efficiency, sample_weight=sample_weight
+            )
+            for s in scores
+        ]
+        inv = [
+            inverse_jsd(
+                y_true,
+                s,
+                mass,
+                signal_efficiency=signal_efficiency,
+                bins=bins,
+                sample_weight=sample_weight,
+            )
+            for s in scores
+        ]
+        disp = cls(
+            background_rejection=rejection,
+            inverse_jsd=inv,
+            point_labels=point_labels,
+            signal_efficiency=signal_efficiency,
+            name=name,
+        )
+        return disp.plot(ax=ax, style=style, **kwargs)
 
 
 # --------------------------------------------------------------------------- #

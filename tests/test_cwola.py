@@ -561,8 +561,8 @@ def test_bump_hunt_finds_the_injected_resonance(dijet):
     passed = res.estimators[1].select(efficiency=0.1)
     assert_array_equal(s01, np.histogram(X.mjj[passed], bins=edges)[0])
     assert isinstance(res, BumpHuntResult)
-    ax = res.plot()
-    assert len(ax.get_lines()) + len(ax.containers) >= 2
+    disp = res.plot()
+    assert len(disp.spectra_) == len(res.efficiencies) == len(disp.significance_lines_)
 
 
 def test_bump_hunt_scan_windows_and_no_cut():

@@ -24,9 +24,11 @@ from skhep_ml.metrics import (  # noqa: E402
 from skhep_ml.plotting import (  # noqa: E402
     AttentionDisplay,
     BumpHuntDisplay,
+    DecorrelationTradeoffDisplay,
     MassSculptingDisplay,
     PurityEfficiencyDisplay,
     RejectionCurveDisplay,
+    ScoreDistributionDisplay,
     SICCurveDisplay,
 )
 
@@ -329,31 +331,131 @@ def hunt():
 
 def test_bump_hunt_display_matches_result(hunt):
     disp = BumpHuntDisplay.from_result(hunt)
-    assert disp.efficiency == 0.1
-    tight = hunt.table[hunt.table.efficiency == 0.1]
-    np.testing.assert_allclose(disp.significance, tight.significance.to_numpy())
-    best = int(tight.significance.to_numpy().argmax())
+    assert disp.efficiencies == (1.0, 0.1)
+    for i, eff in enumerate(disp.efficiencies):
+        rows = hunt.table[hunt.table.efficiency == eff]
+        np.testing.assert_allclose(disp.significance[i], rows.significance.to_numpy())
+    # the window: the largest significance after the tightest cut
+    tight = hunt.table[hunt.table.efficiency == 0.1].significance.to_numpy()
+    best = int(tight.argmax())
     assert disp.window == hunt.windows[best] == (3.4, 3.6)
-    np.testing.assert_allclose(disp.counts, hunt.spectra[best, 0.1])
-    mu, unc = hunt.fits[best, 0.1].expected()
-    np.testing.assert_allclose(disp.background, mu)
-    np.testing.assert_allclose(disp.background_unc, unc)
+    for i, eff in enumerate(disp.efficiencies):
+        np.testing.assert_allclose(disp.counts[i], hunt.spectra[best, eff])
+        mu, unc = hunt.fits[best, eff].expected()
+        np.testing.assert_allclose(disp.background[i], mu)
+        np.testing.assert_allclose(disp.background_unc[i], unc)
+        np.testing.assert_allclose(disp.significance_lines_[i].get_ydata(), disp.significance[i])
     np.testing.assert_allclose(disp.window_centres, [3.3, 3.5, 3.7])
-    np.testing.assert_allclose(disp.significance_line_.get_ydata(), disp.significance)
     assert len(disp.ax_) == 3 and disp.ax_[0].get_yscale() == "log"
+    assert len(disp.spectra_) == len(disp.background_lines_) == len(disp.residuals_) == 2
+    # the legend gives the significance of the drawn window after each cut
+    texts = [t.get_text() for t in disp.ax_[0].get_legend().get_texts()]
+    assert f"{tight[best]:.1f}" in texts[1]
 
 
 def test_bump_hunt_display_choices_and_ax(hunt):
     fig, axes = plt.subplots(3, 1)
-    disp = BumpHuntDisplay.from_result(hunt, window=0, efficiency=1.0, ax=axes)
+    disp = BumpHuntDisplay.from_result(hunt, window=0, efficiencies=1.0, ax=axes)
     assert all(a is b for a, b in zip(disp.ax_, axes)) and disp.figure_ is fig
-    np.testing.assert_allclose(disp.counts, hunt.spectra[0, 1.0])
-    with pytest.raises(ValueError, match="efficiency"):
-        BumpHuntDisplay.from_result(hunt, efficiency=0.5)
+    np.testing.assert_allclose(disp.counts, [hunt.spectra[0, 1.0]])
+    # one Axes: the spectrum panel alone
+    fig, ax = plt.subplots()
+    one = BumpHuntDisplay.from_result(hunt, ax=ax)
+    assert len(one.ax_) == 1 and one.residuals_ == [] and len(one.spectra_) == 2
+    # the result's own plot is this display
+    assert isinstance(hunt.plot(window=1), BumpHuntDisplay)
+    with pytest.raises(ValueError, match="efficiencies"):
+        BumpHuntDisplay.from_result(hunt, efficiencies=0.5)
     with pytest.raises(ValueError, match="window"):
         BumpHuntDisplay.from_result(hunt, window=3)
     with pytest.raises(ValueError, match="three"):
         disp.plot(ax=axes[:2])
+
+
+def test_sic_display_from_a_metrics_curve(toy):
+    y, p = toy[1], toy[5]
+    eps_s, sic = sic_curve(y, p)
+    disp = SICCurveDisplay(signal_efficiency=eps_s, sic=sic)
+    ref = SICCurveDisplay.from_predictions(y, p)
+    np.testing.assert_allclose(disp.background_rejection, ref.background_rejection, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- #
+# ScoreDistributionDisplay
+# --------------------------------------------------------------------------- #
+def test_score_distribution_matches_numpy_and_weights():
+    rng = np.random.default_rng(1)
+    score = rng.uniform(size=600)
+    groups = np.repeat([2, 0, 1], 200)
+    w = rng.uniform(0.5, 2.0, 600)
+    disp = ScoreDistributionDisplay.from_predictions(
+        score, groups, bins=8, range=(0, 1), sample_weight=w, labels={0: "Z = 0"}
+    )
+    assert disp.labels == ["Z = 0", "1", "2"]
+    for h, v in zip(disp.histograms, (0, 1, 2)):
+        m = groups == v
+        ref = np.histogram(score[m], bins=8, range=(0, 1), weights=w[m], density=True)[0]
+        np.testing.assert_allclose(h, ref)
+        assert (h * np.diff(disp.bin_edges)).sum() == pytest.approx(1.0)
+    assert len(disp.lines_) == 3 and disp.ax_.get_ylabel() == "density"
+    counts = ScoreDistributionDisplay.from_predictions(score, groups, bins=4, density=False)
+    assert sum(h.sum() for h in counts.histograms) == 600
+    styled = ScoreDistributionDisplay.from_predictions(
+        score, groups, line_kwargs=[{"color": "red"}] * 3
+    )
+    assert all(line.get_edgecolor()[:3] == (1.0, 0.0, 0.0) for line in styled.lines_)
+
+
+def test_score_distribution_bad_input():
+    with pytest.raises(ValueError, match="Inconsistent"):
+        ScoreDistributionDisplay.from_predictions([0.1, 0.2], [0])
+    with pytest.raises(ValueError, match="NaN"):
+        ScoreDistributionDisplay.from_predictions([0.1, np.nan], [0, 1])
+    with pytest.raises(ValueError, match="empty"):
+        ScoreDistributionDisplay.from_predictions([], [])
+    with pytest.raises(ValueError, match="sample_weight"):
+        ScoreDistributionDisplay.from_predictions([0.1, 0.2], [0, 1], sample_weight=[1.0])
+    with pytest.raises(ValueError, match="one dict per group"):
+        ScoreDistributionDisplay.from_predictions([0.1, 0.2], [0, 1], line_kwargs=[{}])
+
+
+# --------------------------------------------------------------------------- #
+# DecorrelationTradeoffDisplay
+# --------------------------------------------------------------------------- #
+def test_decorrelation_tradeoff_matches_metrics(toy):
+    _, y, mass, w, _, p = toy
+    sculpting = p + 0.02 * mass
+    disp = DecorrelationTradeoffDisplay.from_predictions(
+        y, [p, sculpting], mass, signal_efficiency=0.3, sample_weight=w, point_labels=["a", "b"]
+    )
+    for i, s in enumerate((p, sculpting)):
+        assert disp.background_rejection[i] == pytest.approx(
+            background_rejection(y, s, signal_efficiency=0.3, sample_weight=w)
+        )
+        assert disp.inverse_jsd[i] == pytest.approx(
+            inverse_jsd(y, s, mass, signal_efficiency=0.3, sample_weight=w)
+        )
+    np.testing.assert_allclose(disp.line_.get_xdata(), disp.inverse_jsd)
+    assert disp.ax_.get_xscale() == disp.ax_.get_yscale() == "log"
+    assert [t.get_text() for t in disp.ax_.texts] == ["a", "b"]
+    single = DecorrelationTradeoffDisplay.from_predictions(y, p, mass, name="LR")
+    assert single.inverse_jsd.shape == (1,) and single.line_.get_linestyle() == "None"
+    with pytest.raises(ValueError):
+        DecorrelationTradeoffDisplay.from_predictions(y, [p[:-1]], mass)
+
+
+def test_purity_efficiency_one_quantity_per_panel():
+    y, y_pred, pt, _ = _pid()
+    _, axes = plt.subplots(1, 2)
+    disp = PurityEfficiencyDisplay.from_predictions(y, y_pred, pt, bins=3, pos_label=321)
+    disp.plot(ax=axes[0], kind="purity", name="method A")
+    assert disp.efficiency_errorbar_ is None and disp.purity_errorbar_ is not None
+    assert axes[0].get_ylabel() == "purity"
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["method A"]
+    disp.plot(ax=axes[1], kind="efficiency")
+    assert disp.purity_errorbar_ is None and axes[1].get_ylabel() == "efficiency"
+    with pytest.raises(ValueError, match="kind"):
+        disp.plot(kind="f1")
 
 
 # --------------------------------------------------------------------------- #
