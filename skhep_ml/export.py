@@ -9,24 +9,25 @@ in the model's own metadata (``metadata_props``: ONNX Runtime reads them with
 ``GetModelMetadata()`` in C++ or ``get_modelmeta().custom_metadata_map`` in
 Python). ALICE O2Physics runs ONNX Runtime in C++.
 
-=============================  ==================  ==================================
-estimator                      output              equal to
-=============================  ==================  ==================================
-``DNNClassifier``              ``probabilities``   ``predict_proba``
-``PivotClassifier``            ``probabilities``   ``predict_proba`` (protected column
-                                                   not an input)
-``MDAClassifier``              ``probabilities``   ``predict_proba`` (the flat columns
-                                                   of ``X``; modalities in the graph)
-``FSEAttentionClassifier``     ``probabilities``   ``predict_proba`` (NaN = missing);
-                                                   or ``layout="o2physics"``
-``RandomForestBaseline``,      ``probabilities``   ``predict_proba`` (NaN = missing;
-``XGBoostBaseline``                                skl2onnx / onnxmltools)
-``AutoencoderAnomalyDetector`` ``score_samples``   ``score_samples`` (float64 inside)
-``FlowAnomalyDetector``        ``log_density``     ``score_samples`` (float64 inside)
-=============================  ==================  ==================================
+==============================  =================  ============================================
+estimator                       output             equal to
+==============================  =================  ============================================
+``DNNClassifier``               ``probabilities``  ``predict_proba``
+``PivotClassifier``             ``probabilities``  ``predict_proba`` (protected column not in)
+``MDAClassifier``               ``probabilities``  ``predict_proba`` (all columns of ``X`` in)
+``FSEAttentionClassifier``      ``probabilities``  ``predict_proba``; NaN = missing
+``RandomForestBaseline``        ``probabilities``  ``predict_proba``; NaN = missing (skl2onnx)
+``XGBoostBaseline``             ``probabilities``  ``predict_proba``; NaN = missing (onnxmltools)
+``AutoencoderAnomalyDetector``  ``score_samples``  ``score_samples`` (float64 inside the graph)
+``FlowAnomalyDetector``         ``log_density``    ``score_samples`` (float64 inside the graph)
+==============================  =================  ============================================
 
 A domain-adapted or pivoted classifier is exported without its adversary (a
-training device). Needs the ``onnx`` extra (``pip install skhep_ml[onnx]``).
+training device); an ``MDAClassifier`` takes the columns of ``X`` as its
+``predict_proba`` does and splits them into its modalities in the graph; an
+``FSEAttentionClassifier`` can also be written in ALICE O2Physics'
+``PidONNXModel`` layout (``layout="o2physics"``). Needs the ``onnx`` extra
+(``pip install skhep_ml[onnx]``: onnx, onnxruntime, skl2onnx, onnxmltools).
 """
 
 from __future__ import annotations
@@ -303,48 +304,48 @@ def _classes(estimator):
     return [_json_value(c) for c in estimator.classes_]
 
 
-_NO_NAN = "not accepted (the estimator refuses NaN; a NaN input gives a NaN output)"
+_NO_NAN = (
+    "not accepted (the estimator refuses NaN; the graph does not check: a NaN it reads "
+    "makes the output NaN)"
+)
+
+
+def _softmax_classifier(estimator, inputs, **meta):
+    """A classifier whose ``predict_proba`` is the softmax of its network's logits."""
+    meta = {"feature_names": inputs, **meta}
+    meta.update(classes=_classes(estimator), missing_value=_NO_NAN)
+    return _Graph(_Probabilities(_classifier_net(estimator)), len(inputs), OUTPUT_NAME, meta)
 
 
 def _dnn(estimator, opset):
-    names = feature_names(estimator)
-    meta = {"feature_names": names, "classes": _classes(estimator), "missing_value": _NO_NAN}
-    return _Graph(_Probabilities(_classifier_net(estimator)), len(names), OUTPUT_NAME, meta)
+    return _softmax_classifier(estimator, feature_names(estimator))
 
 
 def _pivot(estimator, opset):
     names = feature_names(estimator)
     protected = estimator.protected_index_
-    inputs = [n for j, n in enumerate(names) if j != protected]
-    layout = "the columns of X in their order" + (
-        f", without the protected column {names[protected]!r}" if protected is not None else ""
+    if protected is None:  # Z was given to fit as z=
+        return _softmax_classifier(estimator, names, input_layout="the columns of X")
+    return _softmax_classifier(
+        estimator,
+        [n for j, n in enumerate(names) if j != protected],
+        input_layout=f"the columns of X without the protected column {names[protected]!r}",
+        protected=names[protected],
     )
-    meta = {
-        "feature_names": inputs,
-        "input_layout": layout,
-        "protected": None if protected is None else names[protected],
-        "classes": _classes(estimator),
-        "missing_value": _NO_NAN,
-    }
-    return _Graph(_Probabilities(_classifier_net(estimator)), len(inputs), OUTPUT_NAME, meta)
 
 
 def _mda(estimator, opset):
     names = feature_names(estimator)
-    used = sorted({int(j) for cols in estimator.modality_columns_.values() for j in cols})
-    meta = {
-        "feature_names": names,
-        "input_layout": "the columns of X in their order; each modality takes its columns "
-        "in the graph",
-        "modalities": {
-            m: [names[j] for j in estimator.modality_columns_[m]] for m in estimator.modality_names_
-        },
-        "branch_types": dict(estimator.branch_types_),
-        "unused_features": [n for j, n in enumerate(names) if j not in used],
-        "classes": _classes(estimator),
-        "missing_value": _NO_NAN,
-    }
-    return _Graph(_Probabilities(_classifier_net(estimator)), len(names), OUTPUT_NAME, meta)
+    columns = estimator.modality_columns_
+    used = {int(j) for cols in columns.values() for j in cols}
+    return _softmax_classifier(
+        estimator,
+        names,
+        input_layout="the columns of X; each modality takes its columns in the graph",
+        modalities={m: [names[j] for j in columns[m]] for m in estimator.modality_names_},
+        branch_types=dict(estimator.branch_types_),
+        unused_features=[n for j, n in enumerate(names) if j not in used],
+    )
 
 
 def _fse(estimator, opset):
@@ -382,10 +383,14 @@ def _autoencoder(estimator, opset):
     module = _DetectorScore(_transform_module(estimator.transform_), estimator.net_.module_, score)
     meta = {
         **_detector_meta(estimator),
-        "score": "-(sum of squared errors + beta KL) (negative ELBO)"
-        if elbo
-        else "-(mean squared reconstruction error over features)",
-        "anomaly_score": "tanh(-score)" if estimator.score_transform == "tanh" else "-score",
+        "score_samples": (
+            "-(sum of squared errors + beta KL), the ELBO"
+            if elbo
+            else "-(mean squared reconstruction error over features)"
+        ),
+        "anomaly_score": (
+            "tanh(-score_samples)" if estimator.score_transform == "tanh" else "-score_samples"
+        ),
     }
     return _Graph(module, estimator.n_features_in_, SCORE_NAME, meta)
 
