@@ -8,8 +8,9 @@ torch module that the subclass provides in ``_build_module``. The base owns,
 once for all estimators: input validation, float32 conversion, sample and
 class weights, the validation split with early stopping that restores the best
 weights, the learning-rate schedule, seeding, the device, the progress
-display, interrupts, warm starts, pickling, and torch's thread count inside
-dask workers (:mod:`skhep_ml._threads`).
+display, interrupts, warm starts, out-of-core training (``partial_fit``),
+pickling, and torch's thread count inside dask workers
+(:mod:`skhep_ml._threads`).
 
 Subclasses provide:
 
@@ -47,8 +48,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skhep_ml import _nets
 from skhep_ml._outlier import OutlierScoresMixin, offset_from_training
@@ -81,6 +82,11 @@ _PREDICT_CHUNK = 8192
 
 # A fit quiet for this long starts printing its epochs when verbose="auto".
 _AUTO_VERBOSE_DELAY = 10.0
+
+# A first partial_fit chunk smaller than this gets a warning: it fixes the
+# input scaling (standard error of a mean ~3% of a standard deviation at 1000
+# rows, and the quantile map has its full 1000 knots).
+_SMALL_FIRST_CHUNK = 1000
 
 _TRAINING_PARAMETERS = """\
 max_epochs : int, default={max_epochs}
@@ -120,7 +126,8 @@ verbose : "auto" or int, default={verbose!r}
     (losses, learning rate, time; ``*`` marks the best validation loss);
     2: also a progress bar over the batches.
 warm_start : bool, default={warm_start}
-    Continue training the fitted network on the new data."""
+    Continue training the fitted network on the new data. For data that
+    do not fit in memory, see ``partial_fit``."""
 
 
 def store_params(estimator, params):
@@ -231,6 +238,9 @@ class BaseNeuralEstimator(BaseEstimator):
     #: intermediates (a token set) runs faster with chunks that stay in cache.
     _predict_chunk = _PREDICT_CHUNK
 
+    #: True during a ``partial_fit`` call (which runs ``fit``'s path).
+    _partial_fitting = False
+
     # -- hooks for subclasses ------------------------------------------------
     def _build_module(self, X, y):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -251,6 +261,134 @@ class BaseNeuralEstimator(BaseEstimator):
     def _net_kwargs(self):
         """Extra keyword arguments for the skorch net (``module__...`` etc.)."""
         return {}
+
+    # -- out-of-core training ------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
+        """Train on one chunk of the data: one pass (epoch) over its rows.
+
+        For data that do not fit in memory: call it once per chunk, and loop
+        over the chunks as many times as you want passes over the data::
+
+            for epoch in range(n_passes):
+                for chunk in chunks:
+                    est.partial_fit(chunk[cols], chunk["label"], classes=[0, 1, 2])
+
+        The first call on an unfitted estimator builds the network, later
+        calls continue training it; ``partial_fit`` after ``fit`` continues the
+        fitted network, and ``fit`` after ``partial_fit`` starts over (unless
+        ``warm_start=True``).
+
+        Every call:
+
+        - runs one epoch over the chunk, as
+          :meth:`sklearn.neural_network.MLPClassifier.partial_fit` does: the
+          caller's loop sets the number of passes, and no chunk is trained on
+          many times in a row (which would forget the chunks before it);
+        - keeps the optimiser state (Adam's moments and step count) and counts
+          as one epoch of the learning-rate schedule, of ``n_epochs_`` and of
+          ``history_`` (one row per call): ``lr_schedule="cosine"`` anneals
+          over ``max_epochs`` calls and ``"exponential"`` multiplies the rate
+          by ``lr_decay`` at every call, so set ``max_epochs`` to the number
+          of calls planned (passes times chunks), or ``lr_decay`` to the decay
+          per pass to the power ``1 / n_chunks``, or ``lr_schedule=None``;
+        - trains on every row of the chunk: no validation split and no early
+          stopping (``validation_fraction``, ``early_stopping`` and
+          ``n_iter_no_change`` are not used); score a held-out chunk to
+          follow the training;
+        - is seeded by ``random_state`` and the number of epochs before it:
+          the same chunks in the same order give the same model.
+
+        The first chunk fixes what ``fit`` learns from the training data
+        before training: the standardisation of the inputs inside the network
+        (the ``preprocessing`` of the outlier detectors, the encoding of the
+        protected variable of :class:`~skhep_ml.PivotClassifier`, whose
+        pretraining also runs on it), and whether a domain classifier is
+        trained. Make it large and representative (it warns below 1000 rows),
+        and mix the classes across chunks if the files are sorted by class.
+        What ``fit`` computes after training comes from the latest chunk: the
+        ``offset_`` of the outlier detectors, the ``thresholds_`` of
+        :class:`~skhep_ml.FSEAttentionClassifier` (a class absent from the
+        chunk keeps its threshold), ``domain_probe_auc_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            One chunk, with the columns (and names) of the first.
+        y : array-like of shape (n_samples,), default=None
+            Class labels of the chunk (classifiers; a chunk may lack some
+            classes). Ignored by the outlier detectors.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the chunks hold. Classifiers only: required on the
+            first call (unless the estimator was fitted with ``fit``); a later
+            call may repeat it.
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in ``fit``. ``class_weight="balanced"`` is refused, as in
+            :meth:`sklearn.linear_model.SGDClassifier.partial_fit`: one chunk
+            does not know the class totals of the data; compute them on a
+            large sample of the labels
+            (:func:`sklearn.utils.class_weight.compute_class_weight`) and pass
+            them as a dict.
+        **fit_params
+            The other inputs of ``fit``: ``X_target`` or ``sample_domain``
+            (domain adaptation; when the first chunk has target rows, every
+            chunk needs labelled and target rows), ``z``
+            (:class:`~skhep_ml.PivotClassifier` with ``protected=None``).
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import make_classification
+        >>> from skhep_ml import DNNClassifier
+        >>> X, y = make_classification(n_samples=4000, random_state=0)
+        >>> clf = DNNClassifier(hidden_layers=(16,), lr=1e-2, lr_schedule=None, random_state=0)
+        >>> for epoch in range(3):
+        ...     for rows in np.array_split(np.arange(4000), 4):
+        ...         clf = clf.partial_fit(X[rows], y[rows], classes=[0, 1])
+        >>> clf.n_epochs_  # one per call
+        12
+        >>> bool(clf.score(X, y) > 0.85)
+        True
+        """
+        first = not hasattr(self, "net_")
+        self._check_partial_fit(classes, first)
+        if first and _num_samples(X) < _SMALL_FIRST_CHUNK:
+            warnings.warn(
+                f"The first partial_fit chunk has {_num_samples(X)} rows (fewer than "
+                f"{_SMALL_FIRST_CHUNK}): it fixes the input scaling of the network for "
+                "every later chunk. Start with a larger, representative chunk.",
+                UserWarning,
+                stacklevel=3,  # the caller, beyond _fit_context
+            )
+        if not first and self.lr_schedule == "cosine" and self.n_epochs_ >= self.max_epochs:
+            warnings.warn(
+                f"partial_fit call {self.n_epochs_ + 1} goes past the cosine schedule's "
+                f"max_epochs={self.max_epochs} calls, after which the rate rises again: set "
+                "max_epochs to the number of calls planned.",
+                UserWarning,
+                stacklevel=3,  # the caller, beyond _fit_context
+            )
+        self._partial_fitting = True
+        try:
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        finally:
+            del self._partial_fitting
+
+    def _check_partial_fit(self, classes, first):
+        """Checks of ``partial_fit``'s arguments, before any work."""
+        if classes is not None:
+            raise ValueError(
+                f"classes is for classifiers; {type(self).__name__} has no classes "
+                "(pass classes=None)."
+            )
+
+    def _continues(self):
+        """Whether this fit continues the fitted network (``warm_start`` or ``partial_fit``)."""
+        return hasattr(self, "net_") and (self.warm_start or self._partial_fitting)
 
     # -- machinery -----------------------------------------------------------
     def __sklearn_is_fitted__(self):
@@ -327,9 +465,12 @@ class BaseNeuralEstimator(BaseEstimator):
         """
         device = _resolve_device(self.device)
         seed = check_random_state_seed(self.random_state)
-        split = validation_split(
-            X.shape[0], self.validation_fraction, stratify=stratify, random_state=seed
-        )
+        partial = self._partial_fitting  # one epoch on the whole chunk
+        split = None
+        if not partial:
+            split = validation_split(
+                X.shape[0], self.validation_fraction, stratify=stratify, random_state=seed
+            )
         train_idx, valid_idx = split if split is not None else (np.arange(X.shape[0]), None)
 
         def subset(idx):
@@ -340,28 +481,47 @@ class BaseNeuralEstimator(BaseEstimator):
         has_valid = valid_idx is not None
         train_split = _nets.validation_data(*subset(valid_idx)) if has_valid else None
 
-        warm = self.warm_start and hasattr(self, "net_")
+        warm = self._continues()
+        epochs = {"epochs": 1} if partial else {}
+        if partial and warm:
+            # seeded after the calls before it: every pass over a chunk gets new
+            # minibatches, and the same chunks in the same order give the same model
+            seed = (seed + len(self.net_.history)) % 2**32
         # grad on even inside a caller's torch.no_grad() (restored afterwards)
         with _seeded(seed, device), torch.enable_grad():
             if warm:
-                self.net_.set_params(train_split=train_split, max_epochs=self.max_epochs)
-                self.net_.partial_fit(X_train, y_train)
+                self._resume_net(train_split, has_valid)
+                self.net_.partial_fit(X_train, y_train, **epochs)
             else:
                 net = self._new_net(self._build_module(X, y), has_valid, train_split, device)
                 # assigned once trained: a fit that fails leaves no fitted-looking net
-                self.net_ = net.fit(X_train, y_train)
+                self.net_ = net.fit(X_train, y_train, **epochs)
         self.history_ = self.net_.history
         self.n_epochs_ = len(self.history_)
         self.best_epoch_ = self._best_epoch()
         self.interrupted_ = bool(getattr(self.net_, "interrupted_", False))
         self._post_fit(X, y, sample_weight, train_idx, valid_idx)
         if self.interrupted_:
+            method = "partial_fit" if partial else "fit"
             raise KeyboardInterrupt(
-                f"{type(self).__name__}.fit was interrupted after {self.n_epochs_} epoch(s); "
+                f"{type(self).__name__}.{method} was interrupted after {self.n_epochs_} epoch(s); "
                 f"the estimator holds the weights of epoch {self.best_epoch_} "
                 "(interrupted_ = True)."
             )
         return self
+
+    def _resume_net(self, train_split, has_valid):
+        """Give the fitted net this fit's settings before it continues training.
+
+        The callbacks are rebuilt for this fit's split (``partial_fit`` has no
+        validation rows to stop on); the learning-rate schedule resumes from
+        the length of the history, the optimiser keeps its state.
+        """
+        self.net_.set_params(train_split=train_split, max_epochs=self.max_epochs)
+        self.net_.callbacks = self._callbacks(has_valid)
+        self.net_.initialize_callbacks()
+        for name, value in self._net_kwargs().items():
+            setattr(self.net_, name, value)
 
     def _best_epoch(self):
         """1-based epoch whose weights the model holds."""
@@ -459,10 +619,19 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
 
     def _fit_validated(self, X, y, sample_weight, **fit_params):
         """Validate, encode the labels and weights, then ``_fit(..., **fit_params)``."""
-        warm = self.warm_start and hasattr(self, "net_")
+        warm = self._continues()
+        partial = self._partial_fitting  # a chunk may hold a single class
         X, y, sample_weight = validate_fit_data(
-            self, X, y, sample_weight, allow_nan=self._allow_nan(), classifier=True, reset=not warm
+            self,
+            X,
+            y,
+            sample_weight,
+            allow_nan=self._allow_nan(),
+            classifier=not partial,
+            reset=not warm,
         )
+        if partial:
+            check_classification_targets(y)
         self._set_classes(np.unique(y), warm)
         y_enc = np.searchsorted(self.classes_, y)
         sample_weight = sample_weight * class_weights(
@@ -470,8 +639,47 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
         )
         return self._fit(X, y_enc, sample_weight, **fit_params)
 
+    def _check_partial_fit(self, classes, first):
+        # as sklearn.utils.multiclass._check_partial_fit_first_call
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one chunk does not "
+                "know the class totals of the data. Compute them on a large sample of the "
+                "labels, e.g. sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y_sample), and pass them as a dict {label: weight}."
+            )
+        if classes is None:
+            if first:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: every label "
+                    "the chunks hold, e.g. classes=[0, 1, 2] (a chunk may lack some)."
+                )
+            return
+        classes = unique_labels(classes)
+        if not first:
+            if not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes.tolist()} is not the same as on the first call to "
+                    f"partial_fit (or in fit): classes_ = {self.classes_.tolist()}."
+                )
+            return
+        if classes.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes; classes={classes.tolist()}."
+            )
+        self.classes_ = classes
+
     def _set_classes(self, classes, warm):
-        """Set ``classes_``, or check that a warm start brings no new label."""
+        """Set ``classes_``, or check that a warm start or a chunk brings no new label."""
+        if self._partial_fitting:  # classes_ from partial_fit's classes (or fit)
+            unknown = np.setdiff1d(classes, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains label(s) {unknown.tolist()} not in classes_ = "
+                    f"{self.classes_.tolist()}, the classes of the first partial_fit call "
+                    "(or of fit)."
+                )
+            return
         if not warm:
             self.classes_ = classes
             return
@@ -668,7 +876,8 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
                     "domain_adaptation='dann' or 'cdan' to adapt to target rows."
                 )
             return self._fit_validated(X, y, sample_weight)
-        warm = self.warm_start and hasattr(self, "net_")
+        warm = self._continues()
+        partial = self._partial_fitting
         X, y, sample_weight = validate_fit_data(
             self, X, y, sample_weight, allow_nan=self._allow_nan(), reset=not warm
         )
@@ -683,12 +892,19 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
         labelled = ~target
         check_classification_targets(y[labelled])
         classes = np.unique(y[labelled])
-        if classes.size < 2:
+        if partial and target.any() and not labelled.any():
+            raise ValueError(
+                "This partial_fit chunk has only target rows (y = -1): a domain-adapted "
+                "partial_fit needs labelled (source) and target rows in every chunk, for "
+                "the domain classifier to tell them apart."
+            )
+        if classes.size < 2 and not partial:  # a chunk may hold a single class
             raise ValueError(
                 f"{type(self).__name__} needs labelled rows (the source, y != -1) of at least 2 classes; "
                 f"got {classes.size} class."
             )
-        check_class_weight_totals(y[labelled], sample_weight[labelled])
+        if not partial:
+            check_class_weight_totals(y[labelled], sample_weight[labelled])
         self._set_classes(classes, warm)
         y_enc = np.full(y.shape[0], -1, dtype=np.int64)
         y_enc[labelled] = np.searchsorted(self.classes_, y[labelled])
@@ -697,6 +913,17 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
             self.class_weight, y_enc[labelled], sample_weight[labelled], self.classes_
         )
         if warm and self.domain_adapted_ != bool(target.any()):
+            if partial:
+                raise ValueError(
+                    "partial_fit continues the fitted network, "
+                    + (
+                        "which has a domain classifier: every chunk needs target rows "
+                        "(y = -1) besides labelled ones."
+                        if self.domain_adapted_
+                        else "which has no domain classifier (its first chunk, or fit, had "
+                        "no target rows): give no target rows, or start over with fit."
+                    )
+                )
             raise ValueError(
                 "warm_start continues the fitted network: "
                 + ("give target rows again" if self.domain_adapted_ else "it has no domain head")
@@ -722,6 +949,15 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
             )
         finally:
             del self._domain_of_rows
+
+    def _check_partial_fit(self, classes, first):
+        unlabelled = classes is not None and unlabelled_mask(np.asarray(classes)).any()
+        if self.domain_adaptation is not None and unlabelled:
+            raise ValueError(
+                "classes holds -1, which marks the unlabelled target rows with "
+                "domain_adaptation set: give the labels of the labelled rows only."
+            )
+        super()._check_partial_fit(classes, first)
 
     def _target_rows(self, y, sample_domain):
         if sample_domain is None:
@@ -778,6 +1014,7 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
         kwargs = super()._net_kwargs()
         if self._adapting():
             kwargs.update(
+                continue_ramp=self._partial_fitting,
                 penalty="adversary",
                 lambda_=self.domain_lambda,
                 lambda_schedule=self.domain_schedule,
@@ -914,7 +1151,7 @@ class BaseNeuralOutlierDetector(OutlierScoresMixin, BaseNeuralEstimator):
         self
         """
         self._check_params()
-        warm = self.warm_start and hasattr(self, "net_")
+        warm = self._continues()
         X, _, sample_weight = validate_fit_data(
             self, X, None, sample_weight, requires_y=False, reset=not warm
         )

@@ -196,7 +196,10 @@ class AdversarialNet(WeightedNeuralNet):
     of the planned ``max_epochs`` minibatches done). Before the game, a fresh
     fit runs ``pretrain_epochs`` of the classifier alone and
     ``adversary_pretrain_epochs`` of the adversary alone (outside the
-    callbacks; their mean losses in ``pretrain_history_``).
+    callbacks; their mean losses in ``pretrain_history_``). Every fit loop
+    plans the ramp anew (a warm start ramps again from 0), unless
+    ``continue_ramp``: then ``p`` counts the epochs already in the history
+    (``partial_fit``, one epoch per call, ramps over ``max_epochs`` calls).
 
     History (``name`` = ``term_name``): per batch ``train_loss_clf``,
     ``train_loss_{name}``, ``valid_loss_clf``, ``valid_loss_{name}`` and, for
@@ -221,9 +224,11 @@ class AdversarialNet(WeightedNeuralNet):
         adversary_pretrain_epochs=0,
         valid_loss="task",
         term_name="adv",
+        continue_ramp=False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.continue_ramp = continue_ramp
         self.penalty = penalty
         self.lambda_ = lambda_
         self.lambda_schedule = lambda_schedule
@@ -369,7 +374,7 @@ class AdversarialNet(WeightedNeuralNet):
         dataset_train, _ = self.get_split_datasets(X, y)
         n_batches = max(1, math.ceil(len(dataset_train) / self.batch_size))
         self.game_steps_ = max(1, self.max_epochs * n_batches)
-        self.game_step_ = 0
+        self.game_step_ = len(self.history) * n_batches if self.continue_ramp else 0
         if self.penalty == "adversary" and len(self.history) == 0:
             self._pretrain(dataset_train)
 

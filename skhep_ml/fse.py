@@ -89,7 +89,9 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
     dropout : float, default=0.1
     thresholds : {"f1"} or None, default="f1"
         ``"f1"``: per-class F1-optimal thresholds on the validation split
-        (on the training rows when there is no validation split). ``None``:
+        (on the training rows when there is no validation split; on the chunk
+        with ``partial_fit``, where a class absent from the chunk keeps its
+        threshold). ``None``:
         every threshold 0.5 (``"ovr"``; ``predict`` is then the most certain
         class) or equal (``"softmax"``: ``predict`` is the argmax of
         ``predict_proba``).
@@ -272,6 +274,8 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
         if self.thresholds is None:
             self.thresholds_ = np.full(n_out, 0.5)
             return
+        # a class without rows keeps the threshold a continued fit (partial_fit) had
+        previous = getattr(self, "thresholds_", None) if self._continues() else None
         certainty = self._certainty(X[rows])
         y_rows = np.asarray(y)[rows]
         y_enc = y_rows if y_rows.ndim == 1 else np.argmax(y_rows, axis=1)
@@ -280,11 +284,11 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
         w = sample_weight[rows]
         cols = [1] if len(self.classes_) == 2 else range(len(self.classes_))
         thresholds = []
-        for k in cols:
+        for i, k in enumerate(cols):
             score = certainty[:, -1] if n_out == 1 else certainty[:, k]
             truth = (y_enc == k).astype(int)
             if truth.sum() == 0 or (w[truth == 1].sum() <= 0):
-                thresholds.append(0.5)
+                thresholds.append(0.5 if previous is None else previous[i])
                 continue
             thresholds.append(f1_optimal_threshold(truth, score, sample_weight=w)[0])
         self.thresholds_ = np.asarray(thresholds, dtype=np.float64)

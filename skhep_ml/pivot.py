@@ -152,7 +152,10 @@ class PivotClassifier(BaseNeuralClassifier):
     (the paper trains a fixed number of epochs); when on, it monitors the
     combined validation loss of the post-pretraining epochs and restores the
     best weights (classifier and adversary). ``warm_start`` continues the
-    adversarial training of the fitted networks (no new pretraining).
+    adversarial training of the fitted networks (no new pretraining), as
+    ``partial_fit`` does after its first call, whose chunk also gives the
+    pretraining and fixes the encoding of ``Z`` (a discrete ``Z`` needs all
+    its values in it).
 
     The defaults (``lambda_=20``, ``lr_schedule="cosine"``) were chosen by a
     protocol on development draws of the pivot paper's toy (``python -m
@@ -328,17 +331,15 @@ class PivotClassifier(BaseNeuralClassifier):
         if unknown.size:
             raise ValueError(
                 f"z holds values {unknown[:5].tolist()} unknown to the fitted adversary "
-                f"(z_values_ = {self.z_values_.tolist()}); refit with warm_start=False."
+                f"(z_values_ = {self.z_values_.tolist()}, from fit or the first partial_fit "
+                "chunk); refit with warm_start=False, or start partial_fit with a chunk holding "
+                "every value."
             )
         return np.searchsorted(self.z_values_, z).astype(np.int64)
 
     def _fit(self, X, y_enc, sample_weight, z=None):
-        warm = self.warm_start and hasattr(self, "net_")
         X_in, z = self._protected_values(X, z)
-        z_enc = self._encode_z(z, warm)
-        if warm:  # the fitted net takes the current training settings
-            for name, value in self._net_kwargs().items():
-                setattr(self.net_, name, value)
+        z_enc = self._encode_z(z, self._continues())
         # the rows the penalty applies to: the background (classes_[0]) or all
         penalised = sample_weight
         if self.adversary_on == "background":
