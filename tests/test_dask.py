@@ -69,6 +69,7 @@ def test_parallel_post_fit_equals_in_process_predict_proba(client):
     assert workers <= set(client.scheduler_info()["workers"]) and workers
 
 
+@pytest.mark.slow
 def test_parallel_post_fit_on_a_lazy_root_read(client, tmp_path):
     uproot = pytest.importorskip("uproot")
     from skhep_ml.io import read_root
@@ -164,14 +165,19 @@ def test_torch_threads_untouched_outside_a_worker():
 
 def test_incremental_partial_fit(client):
     if not hasattr(DNNClassifier, "partial_fit"):
-        pytest.skip("DNNClassifier has no partial_fit yet (the shared base gains it on h-partial)")
-    X, y = _data(n=1200, seed=1)
-    X_test, y_test = _data(n=1000, seed=2)
-    params = {**FAST_PARAMS["DNNClassifier"], "max_epochs": 5, "random_state": 0}
+        pytest.skip("DNNClassifier has no partial_fit (the shared base's out-of-core training)")
+    X, y = _data(n=3000, seed=1)
+    X_test, y_test = _data(n=2000, seed=2)
+    params = {**FAST_PARAMS["DNNClassifier"], "max_epochs": 3, "random_state": 0}
     incremental = dask_ml_wrappers.Incremental(DNNClassifier(**params), scoring="accuracy")
-    incremental.fit(da.from_array(X, chunks=300), da.from_array(y, chunks=300), classes=[0, 1])
+    X_dask, y_dask = da.from_array(X, chunks=1000), da.from_array(y, chunks=1000)
+    with distributed.get_task_stream(client) as stream:
+        for _ in range(3):  # three passes: one epoch per block per pass, on the workers
+            incremental.partial_fit(X_dask, y_dask, classes=[0, 1])
+    assert incremental.estimator_.n_epochs_ == 9
+    fits = [task for task in stream.data if "fit" in str(task["key"])]
+    assert fits and {task["worker"] for task in fits} <= set(client.scheduler_info()["workers"])
     in_memory = DNNClassifier(**params).fit(X, y)
-    assert incremental.estimator_.n_features_in_ == 4
     accuracy = incremental.score(X_test, y_test)
-    # Bayes accuracy of _data() is about 0.86
-    assert accuracy > 0.8 and accuracy > in_memory.score(X_test, y_test) - 0.03
+    # Bayes accuracy of _data() is about 0.86; measured 0.850 here against 0.853 in memory
+    assert accuracy > 0.8 and accuracy > in_memory.score(X_test, y_test) - 0.02
