@@ -28,7 +28,7 @@ from skhep_ml.datasets import make_pid_tracks
 FEATURES = ["pt", "tpc_signal", "its_signal", "tof_beta", "trd_signal"]
 folder = Path(tempfile.mkdtemp())
 for run, seed in enumerate([0, 1]):
-    X, y = make_pid_tracks(4000, random_state=seed, return_X_y=True)
+    X, y = make_pid_tracks(3000, random_state=seed, return_X_y=True)
     columns = {name: X[name].fillna(-999).to_numpy(np.float32) for name in FEATURES}
     columns["species"] = y.abs().to_numpy(np.int32)
     with uproot.recreate(folder / f"run{run}.root") as file:
@@ -50,10 +50,10 @@ print(tracks.shape)
 print(tracks[FEATURES].isna().mean().round(2))  # fraction of missing signals
 
 # %%
-# Files larger than memory: ``iter_root`` yields chunks (here of 3000
+# Files larger than memory: ``iter_root`` yields chunks (here of 2000
 # entries; a memory size such as ``"100 MB"`` works too), which concatenate to
 # the same DataFrame.
-sizes = [len(chunk) for chunk in iter_root(folder / "run*.root", "tracks", step_size=3000)]
+sizes = [len(chunk) for chunk in iter_root(folder / "run*.root", "tracks", step_size=2000)]
 print(sizes)
 
 # %%
@@ -62,7 +62,7 @@ print(sizes)
 # A small network and a few epochs, to keep the example fast.
 from skhep_ml import FSEAttentionClassifier
 
-train = tracks.loc[:3999]
+train = tracks.loc[:2999]
 clf = FSEAttentionClassifier(max_epochs=4, batch_size=128, lr=3e-3, random_state=0)
 clf.fit(train[FEATURES], train["species"])
 
@@ -70,7 +70,7 @@ clf.fit(train[FEATURES], train["species"])
 # Predict on a dask cluster
 # -------------------------
 # ``read_root(..., library="dask")`` opens the files only to count their
-# entries; each partition (here 2000 entries) is read, and its -999 replaced,
+# entries; each partition (here 1500 entries) is read, and its -999 replaced,
 # on a worker when the result is computed. ``ParallelPostFit`` sends the
 # fitted estimator to the workers and predicts partition by partition. Inside
 # a worker the estimator runs torch with at most the worker's threads, so
@@ -87,13 +87,13 @@ with (
     ) as cluster,
     Client(cluster),
 ):
-    lazy = read_root(folder / "run*.root", "tracks", missing=-999, library="dask", step_size=2000)
+    lazy = read_root(folder / "run*.root", "tracks", missing=-999, library="dask", step_size=1500)
     print(f"{lazy.npartitions} partitions")
     proba = ParallelPostFit(clf).predict_proba(lazy[FEATURES]).compute()
 
 same = np.abs(proba - clf.predict_proba(tracks[FEATURES])).max()
 print(f"largest difference to predict_proba in this process: {same:.1e}")
-test = tracks.index >= 4000  # the second file, not seen in training
+test = tracks.index >= 3000  # the second file, not seen in training
 accuracy = np.mean(clf.classes_[proba[test].argmax(axis=1)] == tracks["species"][test])
 print(f"accuracy on the second file: {accuracy:.3f}")
 
