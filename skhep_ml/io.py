@@ -22,6 +22,7 @@ files in their order (with a ``cut``, the surviving entries' numbers).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import glob
 import importlib
 import os
@@ -44,6 +45,21 @@ def _require(module, extra):
         raise ImportError(
             f"skhep_ml.io needs {module.split('.')[0]}: pip install 'skhep_ml[{extra}]'."
         ) from exc
+
+
+# Names shown in an error message at most (a NanoAOD tree has about 1500 branches).
+_MAX_LISTED = 100
+
+
+def _listing(names, asked=()):
+    """``names`` for an error message, shortened, with the close matches of ``asked`` first."""
+    close = [m for a in asked for m in difflib.get_close_matches(a, names, n=3)]
+    shown = (
+        repr(list(names))
+        if len(names) <= _MAX_LISTED
+        else (f"{list(names)[:_MAX_LISTED]!r} and {len(names) - _MAX_LISTED} more")
+    )
+    return (f"close matches: {close}; " if close else "") + shown
 
 
 def _resolve_files(files):
@@ -93,7 +109,8 @@ def _open_tree(path, tree):
                     "file.mktree(name, types))."
                 )
             raise ValueError(
-                f"{path} {problem}; its TTrees: {trees} (all keys: {list(classes)}).{hint}"
+                f"{path} {problem}; its TTrees: {_listing(trees, [tree])} (all keys: "
+                f"{_listing(list(classes))}).{hint}"
             )
         yield obj
 
@@ -124,7 +141,8 @@ def _tree_columns(ttree, columns, path, tree):
         unknown = [c for c in wanted if c not in known]
         if unknown:
             raise ValueError(
-                f"TTree {tree!r} in {path} has no branch {unknown}; its branches: {names}."
+                f"TTree {tree!r} in {path} has no branch {unknown}; its branches: "
+                f"{_listing(names, unknown)}."
             )
     not_flat = [c for c in wanted if not _is_flat(ttree[c])]
     if not_flat:
@@ -239,7 +257,7 @@ class _Plan:
         except uproot.KeyInFileError as exc:
             raise ValueError(
                 f"cut {self.cut!r} names {exc.key!r}, no branch of TTree {self.tree!r} in "
-                f"{ttree.file.file_path}; its branches: {ttree.keys()}."
+                f"{ttree.file.file_path}; its branches: {_listing(ttree.keys(), [exc.key])}."
             ) from exc
 
     def arrays(self, arrays, start, offset):

@@ -76,6 +76,8 @@ def test_columns_and_cut(files):
     # the cut sees the stored values: the sentinel rows fail 'tof_beta > 0'
     matched = read_root(paths, "tracks", columns="pt", cut="tof_beta > 0")
     assert len(matched) == expected["tof_beta"].notna().sum()
+    with pytest.raises(ValueError, match="cut 'pt' gives float32 values; it must give booleans"):
+        read_root(paths, "tracks", cut="pt")
 
 
 def test_missing_per_column_and_integer_column(tmp_path):
@@ -158,6 +160,10 @@ def test_missing_branch_lists_the_branches(files):
         read_root(paths, "tracks", cut="tof > 0")
     with pytest.raises(ValueError, match="has no branch"):
         read_root(paths, "tracks", columns=["tof"], library="dask")
+    with pytest.raises(
+        ValueError, match=r"no branch \['tof_bta'\]; its branches: close matches: \['tof_beta'\]"
+    ):
+        read_root(paths, "tracks", columns=["tof_bta"])
 
 
 def test_missing_file(files, tmp_path):
