@@ -8,8 +8,9 @@ torch module that the subclass provides in ``_build_module``. The base owns,
 once for all estimators: input validation, float32 conversion, sample and
 class weights, the validation split with early stopping that restores the best
 weights, the learning-rate schedule, seeding, the device, the progress
-display, interrupts, warm starts, out-of-core training (``partial_fit``)
-and pickling.
+display, interrupts, warm starts, out-of-core training (``partial_fit``),
+pickling, and torch's thread count inside dask workers
+(:mod:`skhep_ml._threads`).
 
 Subclasses provide:
 
@@ -53,6 +54,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from skhep_ml import _nets
 from skhep_ml._outlier import OutlierScoresMixin, offset_from_training
 from skhep_ml._scaling import TRANSFORMS, FeatureTransform
+from skhep_ml._threads import worker_threads
 from skhep_ml.nn import AdversarialModel, DomainClassifier, classifier_of
 from skhep_ml.utils import (
     check_class_weight_totals,
@@ -450,6 +452,7 @@ class BaseNeuralEstimator(BaseEstimator):
             **self._net_kwargs(),
         )
 
+    @worker_threads
     def _fit_net(self, X, y, sample_weight, *, stratify=None, extra=None):
         """Train ``net_`` on float32 ``X`` and encoded targets ``y``.
 
@@ -529,6 +532,7 @@ class BaseNeuralEstimator(BaseEstimator):
             return int(stopper.best_epoch_)  # the weights it restored
         return self.history_[-1]["epoch"]
 
+    @worker_threads
     def _forward(self, X, dtype=None, fn=None):
         """Network output for float32 ``X`` (ndarray or dict), in eval mode, by chunks.
 
