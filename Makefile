@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
-EXTRAS ?= onnx plot dev
+EXTRAS ?= onnx plot root dask dev
 
 # pyproject.toml's requirements and EXTRAS, less xgboost (installed as xgboost-cpu)
 define REQUIREMENTS
