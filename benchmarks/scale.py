@@ -174,7 +174,8 @@ def _subset_comparison(paths, features, s, test):
     from skhep_ml import FSEAttentionClassifier
     from skhep_ml.io import read_root
 
-    rows = read_root(paths, TREE, missing=SENTINEL).iloc[: s["subset"]]
+    n_files = -(-s["subset"] // s["per_file"])  # the files that hold the subset
+    rows = read_root(paths[:n_files], TREE, missing=SENTINEL).iloc[: s["subset"]]
     X, y = rows[features], rows["label"].to_numpy()
     X_test, y_test = test
     out = {}

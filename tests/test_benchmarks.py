@@ -322,3 +322,18 @@ def test_anomaly_defaults_rule_takes_the_best_mean_among_fast_enough_candidates(
     ad.report(records, {"seeds": [0, 1], "quick": True}, tmp_path)
     chosen = json.loads((tmp_path / "anomaly_defaults.json").read_text())["headline"]
     assert chosen["numbers"]["chosen"] == {"AE": "AE b", "Flow": "Flow a"}
+
+
+@pytest.mark.slow
+def test_scale_quick_run_reports_every_target(tmp_path):
+    """The `scale` task end to end on small files: ROOT writing, partial_fit in a child
+    process, Dask clusters of 1 and 2 workers, the reading comparison."""
+    import json
+
+    assert cli.main(["scale", "--quick", "--out-dir", str(tmp_path)]) in (0, None)
+    data = json.loads((tmp_path / "scale.json").read_text())["records"]
+    assert data["stream"]["rows"] == 40_000 and 0 < data["stream"]["peak_rss_mb"] < 4096
+    assert {"fit, 1 epoch", "partial_fit, 1 pass"} <= set(data["subset"])
+    assert len(data["predict"]) == 4 and all(v["rows"] == 40_000 for v in data["predict"].values())
+    assert set(data["overhead"]) == {"read_root", "iter_root"}
+    assert (tmp_path / "scale_memory_and_throughput.png").exists()
