@@ -322,3 +322,19 @@ def test_anomaly_defaults_rule_takes_the_best_mean_among_fast_enough_candidates(
     ad.report(records, {"seeds": [0, 1], "quick": True}, tmp_path)
     chosen = json.loads((tmp_path / "anomaly_defaults.json").read_text())["headline"]
     assert chosen["numbers"]["chosen"] == {"AE": "AE b", "Flow": "Flow a"}
+
+
+def test_memory_quick_run_measures_in_fresh_processes(tmp_path):
+    import argparse
+
+    from benchmarks import memory
+
+    args = argparse.Namespace(quick=True, out_dir=tmp_path, estimators=["DNNClassifier"])
+    records = memory.run(args)
+    assert [(r["mode"], r["rows"]) for r in records] == [("predict", 2000), ("fit", 2000)]
+    for r in records:
+        assert "error" not in r, r
+        assert 0 < r["peak above input [MB]"] < 2000 and r["met"]
+    data = json.loads((tmp_path / "memory.json").read_text())
+    assert data["headline"]["numbers"]["met"] is True
+    assert (tmp_path / "memory_rss_vs_rows.png").exists()
