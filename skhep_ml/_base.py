@@ -407,7 +407,8 @@ class BaseNeuralEstimator(BaseEstimator):
         ``fn(module, batch)`` replaces ``module(batch)`` (another output of the
         module, such as attention weights). ``finish(output)`` turns the
         output of each chunk into what is returned (probabilities, scores):
-        only the finished rows are kept, not the network's output. ``dtype=torch.float64`` evaluates a
+        only the finished rows are kept, not the network's output.
+        ``dtype=torch.float64`` evaluates a
         float64 copy of the module (inputs converted exactly): for scores that
         subtract the output from the input, such as a reconstruction error,
         where float32 rounding (which depends on a row's position in the batch)
