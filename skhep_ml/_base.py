@@ -57,10 +57,12 @@ from skhep_ml._scaling import TRANSFORMS, FeatureTransform
 from skhep_ml._threads import worker_threads
 from skhep_ml.nn import AdversarialModel, DomainClassifier, classifier_of
 from skhep_ml.utils import (
+    PREDICT_BLOCK,
     check_class_weight_totals,
     check_layer_widths,
     check_random_state_seed,
     class_weights,
+    predict_blocks,
     validate_fit_data,
     validate_predict_data,
     validation_split,
@@ -190,8 +192,12 @@ def _seeded(seed, device):
         yield
 
 
-def _check_finite_output(outputs, X):
-    """Refuse rows whose network output overflowed (NaN or inf)."""
+def _check_finite_output(outputs, X, offset=0):
+    """Refuse rows whose network output overflowed (NaN or inf).
+
+    ``outputs`` are the outputs of the rows ``X``, which start at row
+    ``offset`` of the caller's data (for the message).
+    """
     bad = np.zeros(len(outputs[0]), dtype=bool)
     for out in outputs:
         if _is_float(out):
@@ -202,9 +208,33 @@ def _check_finite_output(outputs, X):
         largest = np.nanmax(np.abs(x[rows]), initial=0.0)
         raise ValueError(
             f"The network's output overflows float32 for {rows.size} row(s) (first: row "
-            f"{rows[0]}; largest |value| in them {largest:.3g}): values this far outside the "
-            "training range cannot be evaluated. Check those rows for unphysical values."
+            f"{rows[0] + offset}; largest |value| in them {largest:.3g}): values this far outside "
+            "the training range cannot be evaluated. Check those rows for unphysical values."
         )
+
+
+def _row_slices(n, step):
+    """Consecutive slices of ``step`` rows; one empty slice when ``n = 0`` (for the shapes)."""
+    return [slice(start, min(start + step, n)) for start in range(0, max(n, 1), step)]
+
+
+def _gathered(pieces, n):
+    """Write ``(rows, result)`` pieces into arrays of ``n`` rows allocated once.
+
+    ``result`` is an array (or a tuple of arrays) whose first axis runs over
+    ``rows``, a slice. Written straight into the output, the pieces cost one
+    piece's memory: no list of pieces and no concatenation, which would
+    double the output and, with torch's pieces, fragment the heap.
+    """
+    out = single = None
+    for sl, result in pieces:
+        single = not isinstance(result, tuple)
+        result = (result,) if single else result
+        if out is None:
+            out = tuple(np.empty((n, *r.shape[1:]), dtype=r.dtype) for r in result)
+        for o, r in zip(out, result):
+            o[sl] = r
+    return out[0] if single else out
 
 
 class BaseNeuralEstimator(BaseEstimator):
@@ -475,7 +505,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
         def subset(idx):
             ex = None if extra is None else {k: v[idx] for k, v in extra.items()}
-            return self._make_inputs(X[idx], sample_weight[idx], ex), y[idx]
+            rows = X[idx]
+            # an autoencoder's target is its input: one copy of the rows serves both
+            return self._make_inputs(rows, sample_weight[idx], ex), rows if y is X else y[idx]
 
         X_train, y_train = subset(train_idx)
         has_valid = valid_idx is not None
@@ -533,11 +565,14 @@ class BaseNeuralEstimator(BaseEstimator):
         return self.history_[-1]["epoch"]
 
     @worker_threads
-    def _forward(self, X, dtype=None, fn=None):
+    def _forward(self, X, dtype=None, fn=None, finish=None):
         """Network output for float32 ``X`` (ndarray or dict), in eval mode, by chunks.
 
         ``fn(module, batch)`` replaces ``module(batch)`` (another output of the
-        module, such as attention weights). ``dtype=torch.float64`` evaluates a
+        module, such as attention weights). ``finish(output)`` turns the
+        output of each chunk into what is returned (probabilities, scores):
+        only the finished rows are kept, not the network's output.
+        ``dtype=torch.float64`` evaluates a
         float64 copy of the module (inputs converted exactly): for scores that
         subtract the output from the input, such as a reconstruction error,
         where float32 rounding (which depends on a row's position in the batch)
@@ -552,31 +587,55 @@ class BaseNeuralEstimator(BaseEstimator):
         if dtype is not None:
             root = module = copy.deepcopy(module).to(dtype)
         fn = fn or (lambda m, xb: m(**xb) if isinstance(xb, dict) else m(xb))
+        float_dtype = dtype or torch.float32
 
         def tensor(v, sl):
-            return torch.as_tensor(v[sl], device=device, dtype=dtype if _is_float(v) else None)
+            return torch.as_tensor(
+                v[sl], device=device, dtype=float_dtype if _is_float(v) else None
+            )
+
+        def chunk(sl):
+            xb = {k: tensor(v, sl) for k, v in X.items()} if isinstance(X, dict) else tensor(X, sl)
+            out = fn(module, xb)
+            out = tuple(
+                o.cpu().numpy() for o in (out if isinstance(out, (tuple, list)) else (out,))
+            )
+            rows = {k: v[sl] for k, v in X.items()} if isinstance(X, dict) else X[sl]
+            _check_finite_output(out, rows, offset=sl.start)
+            out = out if len(out) > 1 else out[0]
+            return out if finish is None else finish(out)
 
         was_training = root.training
         root.eval()
-        n = len(X["X"]) if isinstance(X, dict) else len(X)
-        outputs = []
         try:
             with torch.inference_mode():
-                for start in range(0, max(n, 1), self._predict_chunk):
-                    sl = slice(start, start + self._predict_chunk)
-                    if isinstance(X, dict):
-                        xb = {k: tensor(v, sl) for k, v in X.items()}
-                    else:
-                        xb = tensor(X, sl)
-                    out = fn(module, xb)
-                    outputs.append(out if isinstance(out, (tuple, list)) else (out,))
+                n = len(X["X"]) if isinstance(X, dict) else len(X)
+                pieces = ((sl, chunk(sl)) for sl in _row_slices(n, self._predict_chunk))
+                return _gathered(pieces, n)
         finally:
             root.train(was_training)
-        result = tuple(
-            torch.cat([o[i] for o in outputs]).cpu().numpy() for i in range(len(outputs[0]))
-        )
-        _check_finite_output(result, X)
-        return result if len(result) > 1 else result[0]
+
+    def _in_blocks(self, X, part):
+        """``part(X[rows])`` for blocks of rows of a validated array, gathered.
+
+        For a computation on every row with per-row temporaries larger than
+        its result (a reconstruction error): the memory is the result plus one
+        block's temporaries.
+        """
+        n = len(X)
+        return _gathered(((sl, part(X[sl])) for sl in _row_slices(n, PREDICT_BLOCK)), n)
+
+    def _predict_rows(self, X, part, allow_nan=None):
+        """``part(rows)`` of every block of validated float32 rows of the raw input ``X``.
+
+        Validation and conversion go block by block (:func:`skhep_ml.utils.predict_blocks`),
+        and the results into arrays allocated once: the memory of a prediction is its
+        output plus one block's worth, at any number of rows.
+        """
+        check_is_fitted(self)
+        allow_nan = self._allow_nan() if allow_nan is None else allow_nan
+        n, blocks = predict_blocks(self, X, allow_nan=allow_nan)
+        return _gathered(((sl, part(block)) for sl, block in blocks), n)
 
     def __setstate__(self, state):
         # skorch maps CUDA tensors to the CPU (with a warning) when no GPU is
@@ -712,9 +771,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
         ndarray of shape (n_samples, n_classes)
             Columns ordered as ``classes_``.
         """
-        check_is_fitted(self)
-        X = validate_predict_data(self, X, allow_nan=self._allow_nan())
-        return self._proba_from_output(self._forward(X))
+        return self._predict_rows(X, lambda Xb: self._forward(Xb, finish=self._proba_from_output))
 
     def predict(self, X):
         """Most probable class of each row.
@@ -1064,10 +1121,15 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
                 "No domain classifier was trained: fit with domain_adaptation='dann' or "
                 "'cdan' and target rows (y = -1, sample_domain < 0 or X_target)."
             )
-        X = validate_predict_data(self, X, allow_nan=self._allow_nan())
         model = self.net_.module_
-        logit = self._forward(X, fn=lambda m, xb: model.adversary(model.adversary_input(xb)[1]))
-        return expit(logit.astype(np.float64))
+        return self._predict_rows(
+            X,
+            lambda Xb: self._forward(
+                Xb,
+                fn=lambda m, xb: model.adversary(model.adversary_input(xb)[1]),
+                finish=lambda logit: expit(logit.astype(np.float64)),
+            ),
+        )
 
     def score(self, X, y, sample_weight=None):
         """Accuracy; with ``domain_adaptation`` set, on the labelled rows only (``y != -1``).
@@ -1166,9 +1228,9 @@ class BaseNeuralOutlierDetector(OutlierScoresMixin, BaseNeuralEstimator):
         # offset_ from all training rows, also when the fit was interrupted
         self.offset_ = offset_from_training(-self._raw_score(Xt), self.contamination)
 
-    def _validated(self, X):
-        check_is_fitted(self)
-        return self.transform_.transform(validate_predict_data(self, X))
+    def _transformed_rows(self, X, part):
+        """``part(Xt)`` of the transformed rows of ``X``, block by block (see ``_predict_rows``)."""
+        return self._predict_rows(X, lambda Xb: part(self.transform_.transform(Xb)))
 
     def score_samples(self, X):
         """Opposite of the raw anomaly score: the lower, the more abnormal.
@@ -1181,7 +1243,7 @@ class BaseNeuralOutlierDetector(OutlierScoresMixin, BaseNeuralEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return -self._raw_score(self._validated(X))
+        return self._transformed_rows(X, lambda Xt: -self._raw_score(Xt))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

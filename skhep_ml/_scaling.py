@@ -31,6 +31,8 @@ TRANSFORMS = ("quantile", "standard", "minmax")
 _MAX_KNOTS = 1000
 #: Rows the quantiles are estimated from (all of them below this).
 _QUANTILE_SUBSAMPLE = 200_000
+#: Rows transformed at a time (float64 temporaries of one block).
+_BLOCK = 65_536
 
 
 class FeatureTransform:
@@ -59,12 +61,16 @@ class FeatureTransform:
         self.random_state = random_state
 
     def fit(self, X):
-        X = np.asarray(X, dtype=np.float64)
-        lo, hi = X.min(axis=0), X.max(axis=0)
+        # float64 statistics of the input as it is: no float64 copy of X
+        X = np.asarray(X)
+        lo = X.min(axis=0).astype(np.float64)
+        hi = X.max(axis=0).astype(np.float64)
         if self.kind == "minmax":
             self.shift_, self.scale_ = lo, _positive(hi - lo)
         elif self.kind == "standard":
-            self.shift_, self.scale_ = X.mean(axis=0), _positive(X.std(axis=0))
+            mean = X.sum(axis=0, dtype=np.float64) / X.shape[0]
+            squares = sum(((X[sl] - mean) ** 2).sum(axis=0) for sl in _blocks(X.shape[0]))
+            self.shift_, self.scale_ = mean, _positive(np.sqrt(squares / X.shape[0]))
         else:
             self.knots_, self.values_ = self._quantile_knots(X, lo, hi)
         return self
@@ -74,6 +80,7 @@ class FeatureTransform:
         if X.shape[0] > _QUANTILE_SUBSAMPLE:
             rng = np.random.default_rng(self.random_state)
             X = X[rng.choice(X.shape[0], _QUANTILE_SUBSAMPLE, replace=False)]
+        X = np.asarray(X, dtype=np.float64)
         k = int(min(_MAX_KNOTS, X.shape[0]))
         probs = (np.arange(k) + 0.5) / k  # plotting positions: no infinite ends
         q = np.quantile(X, probs, axis=0)
@@ -102,10 +109,16 @@ class FeatureTransform:
         return knots, values
 
     def transform(self, X):
-        X = np.asarray(X, dtype=np.float64)
-        if self.kind != "quantile":
-            return ((X - self.shift_) / self.scale_).astype(np.float32)
-        return _interp(X, self.knots_, self.values_).astype(np.float32)
+        """float32 transformed ``X``, computed in float64 block by block of rows."""
+        X = np.asarray(X)
+        out = np.empty(X.shape, dtype=np.float32)
+        for sl in _blocks(X.shape[0]):
+            block = np.asarray(X[sl], dtype=np.float64)
+            if self.kind != "quantile":
+                out[sl] = (block - self.shift_) / self.scale_
+            else:
+                out[sl] = _interp(block, self.knots_, self.values_)
+        return out
 
     def inverse_transform(self, Z):
         Z = np.asarray(Z, dtype=np.float64)
@@ -123,6 +136,11 @@ class FeatureTransform:
             return self.knots_, self.values_
         ones = np.ones_like(self.shift_)
         return np.stack([self.shift_, self.shift_ + self.scale_]), np.stack([0 * ones, ones])
+
+
+def _blocks(n):
+    """Slices of ``_BLOCK`` rows: float64 temporaries of one block, not of all rows."""
+    return [slice(start, start + _BLOCK) for start in range(0, n, _BLOCK)]
 
 
 def _interp(X, knots, values):

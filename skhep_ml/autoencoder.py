@@ -230,8 +230,11 @@ class AutoencoderAnomalyDetector(BaseNeuralOutlierDetector):
 
     def _raw_score(self, Xs):
         """Higher = more anomalous: MSE over features, or the negative ELBO."""
+        return self._in_blocks(Xs, self._block_raw_score)
+
+    def _block_raw_score(self, Xs):
         recon, kl = self._reconstruct(Xs)
-        sq = (recon.astype(np.float64) - Xs) ** 2
+        sq = (recon - Xs) ** 2
         if self.score_type == "elbo":
             return sq.sum(axis=1) + self.beta * kl
         return sq.mean(axis=1)
@@ -249,7 +252,7 @@ class AutoencoderAnomalyDetector(BaseNeuralOutlierDetector):
             ``tanh`` of the raw score (in [0, 1)) for ``score_transform="tanh"``,
             the raw score (MSE or negative ELBO) for ``"none"``.
         """
-        raw = self._raw_score(self._validated(X))
+        raw = self._transformed_rows(X, self._raw_score)
         return np.tanh(raw) if self.score_transform == "tanh" else raw
 
     def reconstruction_error(self, X, per_feature=True):
@@ -269,9 +272,7 @@ class AutoencoderAnomalyDetector(BaseNeuralOutlierDetector):
             that of ``X`` when it is a DataFrame. ``.mean().sort_values()`` on a
             selection of events tells which features they fail to reconstruct.
         """
-        Xs = self._validated(X)
-        recon, _ = self._reconstruct(Xs)
-        sq = (recon.astype(np.float64) - Xs) ** 2
+        sq = self._transformed_rows(X, lambda Xs: (self._reconstruct(Xs)[0] - Xs) ** 2)
         if not per_feature:
             return sq.mean(axis=1)
         index = X.index if isinstance(X, pd.DataFrame) else None

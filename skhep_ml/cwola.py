@@ -51,6 +51,7 @@ from skhep_ml.utils import (
     check_class_weight_totals,
     column_index,
     feature_names,
+    predict_blocks,
     validate_fit_data,
     validate_predict_data,
 )
@@ -680,10 +681,20 @@ class CWoLaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        return self._proba(self._inputs(validate_predict_data(self, X)))
+        # block by block: the inner models' copies of their input are those of one block
+        n, blocks = predict_blocks(self, X)
+        proba = np.empty((n, 2))
+        for rows, block in blocks:
+            proba[rows] = self._proba(self._inputs(block))
+        return proba
 
     def _proba(self, Xin):
-        return np.mean([e.predict_proba(Xin) for fold in self.estimators_ for e in fold], axis=0)
+        # a running sum: one model's probabilities at a time, not all of them
+        models = [e for fold in self.estimators_ for e in fold]
+        total = models[0].predict_proba(Xin)
+        for model in models[1:]:
+            total += model.predict_proba(Xin)
+        return total / len(models)
 
     def predict(self, X):
         """The more probable mixed-sample label.

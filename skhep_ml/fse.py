@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, log_softmax
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from skhep_ml._base import DomainAdaptiveClassifier, fill_training_doc, store_params
 from skhep_ml.metrics import f1_optimal_threshold
 from skhep_ml.nn import FSEAttentionNet, feature_scaling
-from skhep_ml.utils import feature_names, validate_predict_data
+from skhep_ml.utils import feature_names
 
 __all__ = ["FSEAttentionClassifier"]
 
@@ -255,7 +254,7 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
 
     def _certainty(self, X):
         """Certainty of each class (sigmoid of its head, or softmax probability)."""
-        return expit(self._certainty_logit(self._forward(X)))
+        return self._forward(X, finish=lambda output: expit(self._certainty_logit(output)))
 
     def _proba_from_output(self, output):
         output = output.astype(np.float64)
@@ -308,8 +307,9 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
         ndarray of shape (n_samples, n_classes), or (n_samples,) for binary
         problems (the margin of ``classes_[1]``).
         """
-        check_is_fitted(self)
-        X = validate_predict_data(self, X, allow_nan=True)
+        return self._predict_rows(X, self._margins)
+
+    def _margins(self, X):
         # through the certainty, as when the thresholds were chosen, so that a row
         # whose certainty equals a threshold gets a margin of exactly 0
         logit = _logit(self._certainty(X))
@@ -348,10 +348,15 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
         DataFrame of shape (n_samples, n_features)
             Columns are ``feature_names_in_`` (or ``x0``, ``x1``, ...).
         """
-        check_is_fitted(self)
-        X = validate_predict_data(self, X, allow_nan=True)
-        w = self._forward(X, fn=lambda module, xb: module.pooling_weights(xb)[0].mean(dim=-1))
-        return pd.DataFrame(w.astype(np.float64), columns=feature_names(self))
+        w = self._predict_rows(
+            X,
+            lambda Xb: self._forward(
+                Xb,
+                fn=lambda module, xb: module.pooling_weights(xb)[0].mean(dim=-1),
+                finish=lambda w: w.astype(np.float64),
+            ),
+        )
+        return pd.DataFrame(w, columns=feature_names(self))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -9,7 +9,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from skhep_ml._base import DomainAdaptiveClassifier, fill_training_doc, store_params
@@ -22,7 +21,7 @@ from skhep_ml.nn import (
     feature_scaling,
 )
 from skhep_ml.nn import activation as make_activation
-from skhep_ml.utils import check_layer_widths, column_index, validate_predict_data
+from skhep_ml.utils import check_layer_widths, column_index
 
 __all__ = ["MDAClassifier"]
 
@@ -327,9 +326,9 @@ class MDAClassifier(DomainAdaptiveClassifier):
         return nn.CrossEntropyLoss(reduction="none")
 
     # -- outputs ---------------------------------------------------------------
-    def _outputs(self, X):
-        check_is_fitted(self)
-        return self._forward(validate_predict_data(self, X))
+    def _output(self, X, i):
+        """Output ``i`` of the network (0 logits, 1 embedding, 2 fusion weights)."""
+        return self._predict_rows(X, lambda Xb: self._forward(Xb, finish=lambda out: out[i]))
 
     def _proba_from_output(self, output):
         return super()._proba_from_output(output[0])
@@ -345,7 +344,7 @@ class MDAClassifier(DomainAdaptiveClassifier):
         -------
         ndarray of shape (n_samples, embed_dim)
         """
-        return self._outputs(X)[1]
+        return self._output(X, 1)
 
     def fusion_weights(self, X):
         """Attention each modality receives, per event (rows sum to one).
@@ -359,4 +358,4 @@ class MDAClassifier(DomainAdaptiveClassifier):
         ndarray of shape (n_samples, n_modalities)
             Columns ordered as ``modality_names_``.
         """
-        return self._outputs(X)[2]
+        return self._output(X, 2)

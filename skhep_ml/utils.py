@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
 
 __all__ = [
     "InterruptRecorder",
@@ -28,6 +28,7 @@ __all__ = [
     "class_weights",
     "column_index",
     "feature_names",
+    "predict_blocks",
     "validate_fit_data",
     "validate_predict_data",
     "validation_split",
@@ -108,7 +109,9 @@ def _check_has_columns(X):
         )
 
 
-def _check_X(estimator, X, *, allow_nan, reset, y="no_validation", dtype=np.float32):
+def _check_X(estimator, X, *, allow_nan, reset, y="no_validation", dtype=np.float32, whole=None):
+    # ``whole``: the data ``X`` is the first rows of, named in the messages
+    whole = X if whole is None else whole
     check_numeric_columns(X)
     _check_has_columns(X)
     kwargs = dict(
@@ -126,9 +129,9 @@ def _check_X(estimator, X, *, allow_nan, reset, y="no_validation", dtype=np.floa
             X, y = validate_data(estimator, X, y, **kwargs)
     except ValueError as error:
         if "could not convert" in str(error):
-            _name_bad_column(X, error)
+            _name_bad_column(whole, error)
         if "Input X contains NaN" in str(error):
-            _name_nan_columns(X, error)
+            _name_nan_columns(whole, error)
         raise
     return X if isinstance(y, str) and y == "no_validation" else (X, y)
 
@@ -232,6 +235,69 @@ def check_class_weight_totals(y, sample_weight):
 def validate_predict_data(estimator, X, *, allow_nan=False, dtype=np.float32):
     """Validate data at predict time: fitted, same feature count and names."""
     return _check_X(estimator, X, allow_nan=allow_nan, reset=False, dtype=dtype)
+
+
+#: Rows validated and converted at a time by :func:`predict_blocks`.
+PREDICT_BLOCK = 65_536
+
+
+def predict_blocks(estimator, X, *, allow_nan=False, block=PREDICT_BLOCK):
+    """Validate ``X`` at predict time block of rows by block of rows.
+
+    The memory of a prediction stays that of one block however many rows
+    ``X`` has: a float64 array or a DataFrame is converted to float32
+    ``block`` rows at a time instead of as a whole. The checks and their
+    messages are those of :func:`validate_predict_data` (feature names and
+    count on the first block, inf or NaN where not allowed in any block);
+    input that is not a 2-D ndarray or DataFrame is validated whole.
+
+    Returns
+    -------
+    n_rows : int
+    blocks : iterator of (slice, ndarray of float32)
+        Consecutive row slices of ``X`` and their validated rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> est = BaseEstimator()
+    >>> est.n_features_in_ = 2
+    >>> n, blocks = predict_blocks(est, np.zeros((5, 2)), block=2)
+    >>> n, [(sl.start, b.dtype.name, b.shape) for sl, b in blocks]
+    (5, [(0, 'float32', (2, 2)), (2, 'float32', (2, 2)), (4, 'float32', (1, 2))])
+    """
+    framed = hasattr(X, "iloc") and hasattr(X, "columns")
+    numeric = isinstance(X, np.ndarray) and X.dtype.kind in "fiub"
+    if not (framed or numeric) or X.ndim != 2 or X.shape[0] <= block:
+        X = validate_predict_data(estimator, X, allow_nan=allow_nan)
+        return X.shape[0], iter([(slice(0, X.shape[0]), X)])
+    head = X.iloc[:block] if framed else X[:block]
+    first = _check_X(estimator, head, allow_nan=allow_nan, reset=False, whole=X)
+    return X.shape[0], _later_blocks(estimator, X, first, allow_nan, block)
+
+
+def _later_blocks(estimator, X, first, allow_nan, block):
+    yield slice(0, block), first
+    del first  # not kept alive beside the later blocks
+    rows = X.iloc if hasattr(X, "iloc") else X
+    for start in range(block, X.shape[0], block):
+        sl = slice(start, start + block)
+        try:
+            # names and feature count were checked on the first block
+            part = check_array(
+                rows[sl],
+                dtype=np.float32,
+                ensure_all_finite="allow-nan" if allow_nan else True,
+                force_writeable=True,
+                input_name="X",
+                estimator=estimator,
+            )
+        except ValueError as error:
+            if "Input X contains NaN" in str(error):
+                _name_nan_columns(X, error)  # the columns and rows of the whole X
+            raise
+        yield sl, part
 
 
 def validation_split(n_samples, fraction, *, stratify=None, random_state=None):

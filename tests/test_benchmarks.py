@@ -328,8 +328,6 @@ def test_anomaly_defaults_rule_takes_the_best_mean_among_fast_enough_candidates(
 def test_scale_quick_run_reports_every_target(tmp_path):
     """The `scale` task end to end on small files: ROOT writing, partial_fit in a child
     process, Dask clusters of 1 and 2 workers, the reading comparison."""
-    import json
-
     assert cli.main(["scale", "--quick", "--out-dir", str(tmp_path)]) in (0, None)
     data = json.loads((tmp_path / "scale.json").read_text())["records"]
     assert data["stream"]["rows"] == 40_000 and 0 < data["stream"]["peak_rss_mb"] < 4096
@@ -337,3 +335,19 @@ def test_scale_quick_run_reports_every_target(tmp_path):
     assert len(data["predict"]) == 4 and all(v["rows"] == 40_000 for v in data["predict"].values())
     assert set(data["overhead"]) == {"read_root", "iter_root"}
     assert (tmp_path / "scale_memory_and_throughput.png").exists()
+
+
+def test_memory_quick_run_measures_in_fresh_processes(tmp_path):
+    import argparse
+
+    from benchmarks import memory
+
+    args = argparse.Namespace(quick=True, out_dir=tmp_path, estimators=["DNNClassifier"])
+    records = memory.run(args)
+    assert [(r["mode"], r["rows"]) for r in records] == [("predict", 2000), ("fit", 2000)]
+    for r in records:
+        assert "error" not in r, r
+        assert 0 < r["peak above input [MB]"] < 2000 and r["met"]
+    data = json.loads((tmp_path / "memory.json").read_text())
+    assert data["headline"]["numbers"]["met"] is True
+    assert (tmp_path / "memory_rss_vs_rows.png").exists()

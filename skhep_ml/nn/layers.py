@@ -8,6 +8,9 @@ from torch import nn
 
 __all__ = ["Standardize", "activation", "feature_scaling"]
 
+#: Rows per block of the statistics in :func:`feature_scaling`.
+_BLOCK = 65_536
+
 _ACTIVATIONS = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
@@ -37,17 +40,22 @@ def feature_scaling(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     |mean|``), so that a feature on a tiny scale (decay times of 1e-13 s)
     is standardised like any other.
     """
-    X = np.asarray(X, dtype=np.float64)
-    present = ~np.isnan(X)
-    count = present.sum(axis=0)
-    filled = np.where(present, X, 0.0)
-    mean = np.divide(filled.sum(axis=0), count, out=np.zeros(X.shape[1]), where=count > 0)
-    var = np.divide(
-        (np.where(present, X - mean, 0.0) ** 2).sum(axis=0),
-        count,
-        out=np.zeros(X.shape[1]),
-        where=count > 0,
-    )
+    X = np.asarray(X)
+    # two passes over blocks of rows: float64 temporaries of one block, not of all X
+    blocks = [slice(start, start + _BLOCK) for start in range(0, X.shape[0], _BLOCK)]
+    count = np.zeros(X.shape[1], dtype=np.int64)
+    total = np.zeros(X.shape[1])
+    for sl in blocks:
+        block = np.asarray(X[sl], dtype=np.float64)
+        present = ~np.isnan(block)
+        count += present.sum(axis=0)
+        total += np.where(present, block, 0.0).sum(axis=0)
+    mean = np.divide(total, count, out=np.zeros(X.shape[1]), where=count > 0)
+    squares = np.zeros(X.shape[1])
+    for sl in blocks:
+        block = np.asarray(X[sl], dtype=np.float64)
+        squares += (np.where(np.isnan(block), 0.0, block - mean) ** 2).sum(axis=0)
+    var = np.divide(squares, count, out=np.zeros(X.shape[1]), where=count > 0)
     std = np.sqrt(var)
     constant = ~(std > np.maximum(1e-6 * np.abs(mean), np.finfo(np.float32).tiny))
     std[constant] = 1.0
