@@ -69,16 +69,15 @@ def against_reference(n, repeats, threads):
     """Training and inference times of FSE and the reference, interleaved, one process."""
     torch.set_num_threads(threads)
     data = make_pid_tracks(2 * n, random_state=123)
-    X_tr, y_tr = data.data.iloc[:n], data.target.to_numpy()[:n]
-    X_te = np.ascontiguousarray(data.data.iloc[n:].to_numpy(np.float32))
+    X = data.data.to_numpy(np.float32)  # arrays: predict_proba gets what fit got
+    X_tr, y_tr = X[:n], data.target.to_numpy()[:n]
+    X_te = np.ascontiguousarray(X[n:])
     ours = fse(0, False, batch_size=BATCH, max_epochs=EPOCHS, validation_fraction=None)
-    ours.fit(X_tr.iloc[:2000], y_tr[:2000])  # warm-up (first-call costs of torch)
+    ours.fit(X_tr[:2000], y_tr[:2000])  # warm-up (first-call costs of torch)
     classes = np.unique(y_tr)
     mean, std = ours.feature_mean_, ours.feature_scale_
     # the reference's data preparation, not timed: standardised rows grouped by pattern
-    groups = alice.group_by_pattern(
-        X_tr.to_numpy(np.float32), np.searchsorted(classes, y_tr), mean, std
-    )
+    groups = alice.group_by_pattern(X_tr, np.searchsorted(classes, y_tr), mean, std)
     batches = alice.split_batches(alice.group_by_pattern(X_te, None, mean, std), REF_BATCH)
     times = {"fit": [], "ref fit": [], "predict": [], "ref predict": []}
     ref = None
