@@ -52,9 +52,16 @@ class BatchLoader:
     / ``iterator_valid``: skorch's default Dataset collates row by row, which
     costs more than the forward pass of a small network. Shuffling draws from
     torch's global generator, which ``fit`` seeds from ``random_state``.
+
+    ``by_pattern=True`` orders the rows by missingness pattern (of ``X``, or
+    of ``X["X"]``) before cutting batches, shuffled within each pattern and in
+    batch order when ``shuffle``: nearly every batch then holds one pattern
+    (only the batches at the boundaries mix two), as the ALICE code batches,
+    so that a network that runs each pattern on its present features only
+    (:class:`~skhep_ml.nn.FSEAttentionNet`) runs one pattern per batch.
     """
 
-    def __init__(self, dataset, batch_size=64, shuffle=False, **_):
+    def __init__(self, dataset, batch_size=64, shuffle=False, by_pattern=False, **_):
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         X, y = dataset.X, dataset.y
@@ -65,13 +72,28 @@ class BatchLoader:
         )
         self._y = None if y is None else torch.as_tensor(y)
         self._n = len(dataset)
+        self._pattern = None
+        if by_pattern:
+            x = self._X["X"] if isinstance(self._X, dict) else self._X
+            self._pattern = torch.unique(torch.isnan(x), dim=0, return_inverse=True)[1]
 
     def __len__(self):
         return (self._n + self.batch_size - 1) // self.batch_size
 
-    def __iter__(self):
+    def _order(self):
         order = torch.randperm(self._n) if self.shuffle else None
-        for start in range(0, self._n, self.batch_size):
+        if self._pattern is None:
+            return order
+        if order is None:
+            return torch.argsort(self._pattern, stable=True)
+        return order[torch.argsort(self._pattern[order], stable=True)]
+
+    def __iter__(self):
+        order = self._order()
+        starts = torch.arange(0, self._n, self.batch_size)
+        if self.shuffle and self._pattern is not None:
+            starts = starts[torch.randperm(len(starts))]
+        for start in starts.tolist():
             if order is None:
                 idx = slice(start, start + self.batch_size)
             else:

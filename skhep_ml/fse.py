@@ -146,9 +146,10 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
     (2, 5)
     """
 
-    # [rows, tokens, 128] intermediates: 256-row chunks stay in cache (1.4x faster
-    # than 2048 on 2 CPU cores, benchmarks/fse_speed.py)
-    _predict_chunk = 256
+    # the network groups each chunk's rows by pattern and evaluates 256 rows of
+    # one pattern at a time (FSEAttentionNet.group_rows): large chunks leave
+    # few small groups (benchmarks/fse_speed.py)
+    _predict_chunk = 8192
 
     _parameter_constraints: dict = {
         **DomainAdaptiveClassifier._parameter_constraints,
@@ -229,6 +230,15 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
             mean=self.feature_mean_,
             std=self.feature_scale_,
         )
+
+    def _net_kwargs(self):
+        # one missingness pattern per batch: the network then needs no mask
+        # and runs the present tokens only (benchmarks/fse_speed.py)
+        return {
+            **super()._net_kwargs(),
+            "iterator_train__by_pattern": True,
+            "iterator_valid__by_pattern": True,
+        }
 
     def _build_criterion(self):
         if self.multi_class == "ovr":

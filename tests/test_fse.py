@@ -234,3 +234,41 @@ def test_reproducible_and_pickles():
     c = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(a.predict_proba(X), c.predict_proba(X))
     np.testing.assert_array_equal(a.thresholds_, c.thresholds_)
+
+
+def test_by_pattern_forward_is_the_masked_forward_with_its_gradients():
+    # every pattern on its present tokens, without a mask: the masked result
+    torch.manual_seed(0)
+    net = FSEAttentionNet(5, 3, dropout=0.0, mean=np.zeros(5), std=np.ones(5))
+    x = torch.as_tensor(np.vstack([_all_patterns(5), _data(300, 5)[0]]))
+    grads = []
+    for forward in (net, lambda xb: net._head(net._pooled(xb))):  # by pattern, masked
+        net.zero_grad()
+        out = forward(x)
+        out.square().sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=1e-5)
+    for g_pattern, g_masked in zip(grads[0][1], grads[1][1], strict=True):
+        torch.testing.assert_close(g_pattern, g_masked, atol=1e-4, rtol=1e-4)
+    net.eval()  # inference: torch's fused encoder layer, in groups of group_rows
+    net.group_rows = 7
+    with torch.inference_mode():
+        torch.testing.assert_close(net(x), grads[1][0], atol=1e-5, rtol=1e-5)
+
+
+def test_batches_by_pattern():
+    from skorch.dataset import Dataset
+
+    from skhep_ml._nets import BatchLoader
+
+    X, y = _data(500, 3)
+    n_patterns = len(np.unique(np.isnan(X), axis=0))
+    loader = BatchLoader(Dataset({"X": X}, y), batch_size=32, shuffle=True, by_pattern=True)
+    epochs = [list(loader) for _ in range(2)]
+    for batches in epochs:
+        rows = np.concatenate([b[0]["X"].numpy() for b in batches])
+        assert len(rows) == len(X)  # every row once
+        mixed = sum(len(np.unique(np.isnan(b[0]["X"].numpy()), axis=0)) > 1 for b in batches)
+        assert mixed <= n_patterns - 1  # only batches across a pattern boundary mix
+    first = [b[1].numpy() for b in epochs[0]]
+    assert not all(np.array_equal(a, b[1].numpy()) for a, b in zip(first, epochs[1]))

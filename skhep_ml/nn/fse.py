@@ -7,6 +7,14 @@ inputs (d_model 32, about 20 tokens): one fused QKV projection per layer,
 masked attention as two ``einsum`` over views of that projection, no
 per-token Python loops, and a mask-aware pooling, so that one batch may mix every missingness
 pattern (the ALICE code batches one pattern at a time).
+
+The forward pass splits a mixed batch by pattern (``torch.unique`` of the
+presence mask) and runs every pattern on its present tokens only, with no
+mask: about 20% fewer tokens on typical PID data and none of the masking
+work; in inference, a pattern runs through torch's fused encoder-layer
+kernel. The result is the masked computation's (a missing token never
+reaches a present one); the ONNX export traces the masked graph, which takes
+any pattern in one batch.
 """
 
 from __future__ import annotations
@@ -26,6 +34,15 @@ _MASKED = -1e9
 
 def _identity(x):
     return x
+
+
+def _tracing():
+    """An export traces the masked graph: no data-dependent split by pattern."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
+#: torch's fused encoder layer (the inference "fast path" of nn.TransformerEncoderLayer).
+_FUSED_LAYER = getattr(torch, "_transformer_encoder_layer_fwd", None)
 
 
 class DropoutBank:
@@ -110,21 +127,59 @@ class FSEEncoderLayer(nn.Module):
         self.norm1 = nn.LayerNorm(d_model)
         self.norm2 = nn.LayerNorm(d_model)
 
-    def forward(self, x, attn_mask):
-        """``x``: [B, T, d]; ``attn_mask``: bool [B, 1, T, T], True = may attend."""
+    def forward(self, x, attn_mask=None):
+        """``x``: [B, T, d]; ``attn_mask``: bool [B, 1, T, T], True = may attend, or
+        None: every token attends to every token."""
         B, T, d = x.shape
         h = self.n_heads
+        if attn_mask is None and _FUSED_LAYER is not None and not _needs_graph(self, x):
+            try:
+                return self._fused(x)
+            except (TypeError, RuntimeError):  # a private op: another torch may differ
+                pass
         # q, k, v stay views of the fused projection [B, T, h, dh]: einsum over
         # those strides avoids the head-major copies that
         # scaled_dot_product_attention needs (25-30% of the whole step at T ~ 20)
         q, k, v = self.qkv(x).view(B, T, 3, h, d // h).unbind(2)
         s = torch.einsum("bihd,bjhd->bhij", q, k * (d // h) ** -0.5)
-        p = torch.softmax(s.masked_fill_(~attn_mask, _MASKED), dim=-1)
+        if attn_mask is not None:
+            s = s.masked_fill_(~attn_mask, _MASKED)
+        p = torch.softmax(s, dim=-1)
         a = torch.einsum("bhij,bjhd->bihd", p, v).reshape(B, T, d)
         drop = self.drop if (self.training and self.dropout > 0) else _identity
         x = self.norm1(x + drop(self.out(a)))
         f = self.ff2(drop(F.relu(self.ff1(x), inplace=True)))
         return self.norm2(x + drop(f))
+
+    def _fused(self, x):
+        # the qkv and feed-forward weights have nn.MultiheadAttention's layout
+        return _FUSED_LAYER(
+            x,
+            x.shape[-1],
+            self.n_heads,
+            self.qkv.weight,
+            self.qkv.bias,
+            self.out.weight,
+            self.out.bias,
+            False,  # ReLU, not GELU
+            False,  # post-norm
+            self.norm1.eps,
+            self.norm1.weight,
+            self.norm1.bias,
+            self.norm2.weight,
+            self.norm2.bias,
+            self.ff1.weight,
+            self.ff1.bias,
+            self.ff2.weight,
+            self.ff2.bias,
+            None,
+            None,
+        )
+
+
+def _needs_graph(module, x):
+    """Whether autograd, dropout or a tracer must see the plain operations."""
+    return module.training or (torch.is_grad_enabled() and x.requires_grad) or _tracing()
 
 
 class FSEAttentionNet(nn.Module):
@@ -218,6 +273,10 @@ class FSEAttentionNet(nn.Module):
             )
         self.register_buffer("_eye", torch.eye(n_features, dtype=torch.bool), persistent=False)
 
+    #: Rows per pattern group in inference: [rows, tokens, 128] intermediates
+    #: stay in cache (benchmarks/fse_speed.py).
+    group_rows = 256
+
     def _encode(self, x):
         """Token states [B, T, d] and presence mask [B, T] of raw input ``x``."""
         present = ~torch.isnan(x)
@@ -228,6 +287,42 @@ class FSEAttentionNet(nn.Module):
         for layer in self.layers:
             h = layer(h, attn_mask)
         return h, present
+
+    def _pooled(self, x):
+        """Pooled vectors [B, d] of rows that may mix patterns (masked attention)."""
+        h, present = self._encode(x)
+        return (self._weights(h, present) * h).sum(dim=1)
+
+    def _pooled_one_pattern(self, x, cols):
+        """Pooled vectors [B, d] of rows whose present features are ``cols``: no mask."""
+        v = self.scale(x)[:, cols]
+        h = torch.addcmul(self.feature_embedding[cols], v.unsqueeze(-1), self.value_weight)
+        h = self.embed_out(F.relu(h, inplace=True))
+        for layer in self.layers:
+            h = layer(h)
+        return (torch.softmax(self.pool(h), dim=1) * h).sum(dim=1)
+
+    def _pooled_by_pattern(self, x):
+        """As ``_pooled``, one missingness pattern at a time (same result, less work)."""
+        present = ~torch.isnan(x)
+        patterns, inverse, counts = torch.unique(
+            present, dim=0, return_inverse=True, return_counts=True
+        )
+        # training: one forward per pattern; inference: cache-sized groups
+        step = len(x) if torch.is_grad_enabled() else self.group_rows
+        if len(patterns) == 1 and x.shape[0] <= step:
+            cols = torch.nonzero(patterns[0])[:, 0]
+            return self._pooled_one_pattern(x, cols) if len(cols) else self._pooled(x)
+        order = torch.argsort(inverse, stable=True)
+        parts = []
+        for pattern, rows in zip(patterns, torch.split(order, counts.tolist()), strict=True):
+            cols = torch.nonzero(pattern)[:, 0]
+            for sub in torch.split(rows, step):
+                xs = x[sub]
+                # a row with no present feature: the masked path's constant output
+                parts.append(self._pooled_one_pattern(xs, cols) if len(cols) else self._pooled(xs))
+        z = torch.cat(parts)
+        return torch.empty_like(z).index_copy_(0, order, z)
 
     def pooling_weights(self, x):
         """Per-token, per-channel pooling weights [B, T, d] (0 for missing tokens)."""
@@ -244,8 +339,7 @@ class FSEAttentionNet(nn.Module):
 
     def forward_features(self, x):
         """``(logits, pooled)``: the pooled token vector [B, d] is what the heads read."""
-        h, present = self._encode(x)
-        z = (self._weights(h, present) * h).sum(dim=1)  # [B, d]
+        z = self._pooled(x) if (_tracing() or not len(x)) else self._pooled_by_pattern(x)
         return self._head(z), z
 
     def _head(self, z):
