@@ -412,6 +412,7 @@ def run(args):
                 table(predict, ["rows", "seconds", "rows/s"]),
             ),
             ("Reading ROOT files (best of 3)", table(reading, ["seconds", "rows/s"])),
+            ("Figure", f"![memory and throughput]({TASK}_memory_and_throughput.png)"),
         ],
         out_dir=args.out_dir,
         records=records,
