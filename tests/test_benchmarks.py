@@ -337,6 +337,7 @@ def test_scale_quick_run_reports_every_target(tmp_path):
     assert (tmp_path / "scale_memory_and_throughput.png").exists()
 
 
+@pytest.mark.slow  # two child processes; the memory bounds themselves are in tests/test_memory.py
 def test_memory_quick_run_measures_in_fresh_processes(tmp_path):
     import argparse
 
