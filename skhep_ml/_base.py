@@ -40,7 +40,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.special import expit, softmax
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -198,6 +198,8 @@ def _check_finite_output(outputs, X, offset=0):
     ``outputs`` are the outputs of the rows ``X``, which start at row
     ``offset`` of the caller's data (for the message).
     """
+    if all(not _is_float(out) or np.isfinite(out).all() for out in outputs):
+        return  # the usual case; the per-row test below is slow on few columns
     bad = np.zeros(len(outputs[0]), dtype=bool)
     for out in outputs:
         if _is_float(out):
@@ -211,6 +213,24 @@ def _check_finite_output(outputs, X, offset=0):
             f"{rows[0] + offset}; largest |value| in them {largest:.3g}): values this far outside "
             "the training range cannot be evaluated. Check those rows for unphysical values."
         )
+
+
+def softmax64(logits):
+    """Row-wise softmax in float64 of a float array [n, k].
+
+    torch's kernel: numpy's (and scipy's) row reductions over a handful of
+    columns cost more than the network's forward pass (benchmarks/fse_speed.py).
+    """
+    return torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float64)), dim=1).numpy()
+
+
+def sigmoid_normalised64(logits, clip):
+    """One-vs-rest certainties ``sigmoid(logits)`` in float64, rows scaled to sum to 1
+    (a single column ``c`` gives ``[1 - c, c]``)."""
+    c = torch.sigmoid(torch.from_numpy(np.asarray(logits, dtype=np.float64)))
+    if c.shape[1] == 1:
+        return torch.cat([1.0 - c, c], dim=1).numpy()
+    return (c / c.sum(dim=1, keepdim=True).clamp_min(clip)).numpy()
 
 
 def _row_slices(n, step):
@@ -757,7 +777,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseNeuralEstimator):
         return y_enc.astype(np.int64)
 
     def _proba_from_output(self, output):
-        return softmax(output.astype(np.float64), axis=1)
+        return softmax64(output)
 
     def predict_proba(self, X):
         """Class probabilities.

@@ -17,7 +17,12 @@ from scipy.special import expit, log_softmax
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from skhep_ml._base import DomainAdaptiveClassifier, fill_training_doc, store_params
+from skhep_ml._base import (
+    DomainAdaptiveClassifier,
+    fill_training_doc,
+    sigmoid_normalised64,
+    store_params,
+)
 from skhep_ml.metrics import f1_optimal_threshold
 from skhep_ml.nn import FSEAttentionNet, feature_scaling
 from skhep_ml.utils import feature_names
@@ -267,13 +272,9 @@ class FSEAttentionClassifier(DomainAdaptiveClassifier):
         return self._forward(X, finish=lambda output: expit(self._certainty_logit(output)))
 
     def _proba_from_output(self, output):
-        output = output.astype(np.float64)
         if self.multi_class == "softmax":
             return super()._proba_from_output(output)
-        c = expit(output)
-        if c.shape[1] == 1:
-            return np.hstack([1.0 - c, c])
-        return c / np.clip(c.sum(axis=1, keepdims=True), _CLIP, None)
+        return sigmoid_normalised64(output, _CLIP)
 
     def _post_fit(self, X, y, sample_weight, train_idx, valid_idx):
         super()._post_fit(X, y, sample_weight, train_idx, valid_idx)
