@@ -49,7 +49,7 @@ print(result.table.round(3).to_string())
 # --------------------------------------------------
 # Points: the events passing the cut; line: the dijet-function fit to the
 # sidebands; shaded: the window.
-BumpHuntDisplay.from_result(result, xlabel="$m_{jj}$ [TeV]")
+display = BumpHuntDisplay.from_result(result, xlabel="$m_{jj}$ [TeV]")
 
 # %%
 # What the cut kept
