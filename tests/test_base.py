@@ -357,3 +357,25 @@ def test_imbalanced_learn_pipeline(data):
     n_seen = pipe[-1].history_[0, "train_batch_count"]
     assert n_seen < int(np.ceil(0.9 * len(y) / FAST["batch_size"]))  # it trained on fewer rows
     assert set(pipe.predict(X)) <= set(y)
+
+
+def test_probabilities_are_finished_in_float64_as_scipy_computes_them():
+    from scipy.special import expit, softmax
+
+    from skhep_ml._base import sigmoid_normalised64, softmax64
+
+    rng = np.random.default_rng(0)
+    logits = (rng.normal(size=(1000, 4)) * 30).astype(np.float32)  # saturated rows included
+    logits[0] = [200.0, -200.0, 0.0, 88.0]  # exp overflows float32 without the max shift
+    p = softmax64(logits)
+    assert p.dtype == np.float64
+    np.testing.assert_allclose(p, softmax(logits.astype(np.float64), axis=1), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+
+    c = expit(logits.astype(np.float64))
+    q = sigmoid_normalised64(logits, 1e-12)
+    # rows whose every certainty is tiny keep them small: the sum is clipped from below
+    expected = c / np.clip(c.sum(axis=1, keepdims=True), 1e-12, None)
+    np.testing.assert_allclose(q, expected, rtol=1e-13, atol=0)
+    one = sigmoid_normalised64(logits[:, :1], 1e-12)
+    np.testing.assert_allclose(one, np.hstack([1 - c[:, :1], c[:, :1]]), rtol=1e-13, atol=1e-300)
