@@ -28,6 +28,7 @@ from skorch.helper import predefined_split
 from skorch.utils import to_tensor
 
 from skhep_ml.nn import dann_lambda, distance_correlation, gaussian_kl
+from skhep_ml.nn.fse import missingness_patterns
 
 __all__ = [
     "AdversarialNet",
@@ -75,7 +76,7 @@ class BatchLoader:
         self._pattern = None
         if by_pattern:
             x = self._X["X"] if isinstance(self._X, dict) else self._X
-            self._pattern = torch.unique(torch.isnan(x), dim=0, return_inverse=True)[1]
+            self._pattern = missingness_patterns(torch.isnan(x))[1]
 
     def __len__(self):
         return (self._n + self.batch_size - 1) // self.batch_size

@@ -272,3 +272,19 @@ def test_batches_by_pattern():
         assert mixed <= n_patterns - 1  # only batches across a pattern boundary mix
     first = [b[1].numpy() for b in epochs[0]]
     assert not all(np.array_equal(a, b[1].numpy()) for a, b in zip(first, epochs[1]))
+
+
+@pytest.mark.parametrize("n_features", [1, 5, 62, 70])  # 70: torch's row-wise unique
+def test_missingness_patterns_are_torch_unique_rows(n_features):
+    from skhep_ml.nn.fse import missingness_patterns
+
+    g = torch.Generator().manual_seed(n_features)
+    # few distinct patterns among many rows, as in detector data
+    mask = torch.rand(16, n_features, generator=g) > 0.5
+    mask = mask[torch.randint(0, 16, (1000,), generator=g)]
+    got = missingness_patterns(mask)
+    want = torch.unique(mask, dim=0, return_inverse=True, return_counts=True)
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)
+    empty = missingness_patterns(mask[:0])
+    assert [len(t) for t in empty] == [0, 0, 0]

@@ -25,7 +25,7 @@ from torch import nn
 
 from skhep_ml.nn.layers import Standardize
 
-__all__ = ["FSEAttentionNet", "FSEEncoderLayer"]
+__all__ = ["FSEAttentionNet", "FSEEncoderLayer", "missingness_patterns"]
 
 # Score given to missing tokens before the pooling softmax: finite, so that a
 # row with no present token gives exp(0) * 0 = 0 weights, never NaN.
@@ -39,6 +39,27 @@ def _identity(x):
 def _tracing():
     """An export traces the masked graph: no data-dependent split by pattern."""
     return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
+def missingness_patterns(mask):
+    """``torch.unique(mask, dim=0, return_inverse=True, return_counts=True)``, fast.
+
+    ``mask`` is a bool [rows, features] presence (or missingness) mask. torch's row-wise ``unique``
+    compares rows one pair at a time on a CPU (about 200 ms for 40k tracks,
+    a sixth of FSE's inference); each row is read here as one 64-bit
+    integer, first feature most significant, so that a 1-D ``unique`` returns
+    the same patterns in the same (lexicographic) order, about 10x faster.
+    More than 62 features fall back to torch's row-wise ``unique``.
+    """
+    n_rows, n_features = mask.shape
+    if n_features > 62 or n_rows == 0:
+        return torch.unique(mask, dim=0, return_inverse=True, return_counts=True)
+    bits = torch.pow(2, torch.arange(n_features - 1, -1, -1, device=mask.device))
+    keys = (mask.to(torch.int64) * bits).sum(dim=1)
+    _, inverse, counts = torch.unique(keys, return_inverse=True, return_counts=True)
+    # one row of each pattern (which one does not matter: they are equal)
+    rows = torch.zeros_like(counts).scatter_(0, inverse, torch.arange(n_rows, device=mask.device))
+    return mask[rows], inverse, counts
 
 
 #: torch's fused encoder layer (the inference "fast path" of nn.TransformerEncoderLayer).
@@ -305,9 +326,7 @@ class FSEAttentionNet(nn.Module):
     def _pooled_by_pattern(self, x):
         """As ``_pooled``, one missingness pattern at a time (same result, less work)."""
         present = ~torch.isnan(x)
-        patterns, inverse, counts = torch.unique(
-            present, dim=0, return_inverse=True, return_counts=True
-        )
+        patterns, inverse, counts = missingness_patterns(present)
         # training: one forward per pattern; inference: cache-sized groups
         step = len(x) if torch.is_grad_enabled() else self.group_rows
         if len(patterns) == 1 and x.shape[0] <= step:
