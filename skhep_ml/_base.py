@@ -100,10 +100,15 @@ lr : float, default={lr}
 optimizer : {{"adam", "adamw", "sgd"}}, default={optimizer!r}
 weight_decay : float, default={weight_decay}
     L2 penalty (decoupled for ``"adamw"``).
-lr_schedule : {{"exponential", "cosine"}} or None, default={lr_schedule!r}
-    Per-epoch learning-rate schedule: ``"exponential"`` multiplies the rate
-    by ``lr_decay`` after every epoch, ``"cosine"`` anneals it to 0 over
-    ``max_epochs``. ``history_`` records the rate of every epoch (``lr``).
+lr_schedule : {{"exponential", "cosine", "one_cycle"}} or None, default={lr_schedule!r}
+    Learning-rate schedule: ``"exponential"`` multiplies the rate by
+    ``lr_decay`` after every epoch, ``"cosine"`` anneals it to 0 over
+    ``max_epochs``; ``"one_cycle"`` (arXiv:1708.07120, set before every
+    batch) warms up from ``lr / 25`` to ``lr`` over the first quarter of
+    ``max_epochs``, then anneals to ``lr / 2.5e5``, while Adam's ``beta1``
+    goes 0.95 -> 0.85 -> 0.95: the short-training schedule (a higher ``lr``
+    and fewer epochs). ``history_`` records the last rate of every epoch
+    (``lr``).
 lr_decay : float, default={lr_decay}
     Factor of the exponential schedule.
 validation_fraction : float or None, default={validation_fraction}
@@ -270,7 +275,7 @@ class BaseNeuralEstimator(BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "lr_schedule": [StrOptions({"exponential", "cosine"}), None],
+        "lr_schedule": [StrOptions({"exponential", "cosine", "one_cycle"}), None],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
         "early_stopping": ["boolean"],
@@ -414,11 +419,13 @@ class BaseNeuralEstimator(BaseEstimator):
                 UserWarning,
                 stacklevel=3,  # the caller, beyond _fit_context
             )
-        if not first and self.lr_schedule == "cosine" and self.n_epochs_ >= self.max_epochs:
+        finite = self.lr_schedule in ("cosine", "one_cycle")
+        if not first and finite and self.n_epochs_ >= self.max_epochs:
+            after = {"cosine": "rises again", "one_cycle": "stays at its minimum"}
             warnings.warn(
-                f"partial_fit call {self.n_epochs_ + 1} goes past the cosine schedule's "
-                f"max_epochs={self.max_epochs} calls, after which the rate rises again: set "
-                "max_epochs to the number of calls planned.",
+                f"partial_fit call {self.n_epochs_ + 1} goes past the {self.lr_schedule} "
+                f"schedule's max_epochs={self.max_epochs} calls, after which the rate "
+                f"{after[self.lr_schedule]}: set max_epochs to the number of calls planned.",
                 UserWarning,
                 stacklevel=3,  # the caller, beyond _fit_context
             )

@@ -35,6 +35,7 @@ __all__ = [
     "BatchLoader",
     "DensityNet",
     "EpochLog",
+    "OneCycle",
     "StopTraining",
     "VAENet",
     "WeightedNeuralNet",
@@ -538,10 +539,73 @@ def recorded(name, on_train=True):
 
 
 def lr_scheduler(kind, *, max_epochs, decay):
-    """Per-epoch learning-rate schedule ``"exponential"`` or ``"cosine"``."""
+    """Learning-rate schedule ``"exponential"``, ``"cosine"`` (per epoch) or ``"one_cycle"``."""
     if kind == "exponential":
         return ("lr_schedule", LRScheduler("ExponentialLR", gamma=decay))
+    if kind == "one_cycle":
+        return ("lr_schedule", OneCycle(max_epochs))
     return ("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=max_epochs))
+
+
+def _cos_between(start, end, frac):
+    return end + (start - end) * (1.0 + math.cos(math.pi * frac)) / 2.0
+
+
+class OneCycle(Callback):
+    """The one-cycle schedule (Smith and Topin, arXiv:1708.07120), set before every batch.
+
+    torch's ``OneCycleLR`` with ``pct_start=0.25`` and its other defaults:
+    over the first quarter of ``max_epochs`` the rate rises (cosine) from
+    ``lr / 25`` to the optimiser's ``lr``, then anneals (cosine) to
+    ``lr / 25 / 1e4``; Adam's ``beta1`` moves the other way, 0.95 -> 0.85 -> 0.95
+    (SGD's momentum is left alone). The position in the cycle is the epoch
+    plus the fraction of its batches done, so a ``partial_fit`` call (one
+    epoch) continues the cycle; past ``max_epochs`` the rate stays at its end
+    value. Unlike ``OneCycleLR`` it needs no step count before the data are
+    split, and it keeps each parameter group's own peak rate.
+    """
+
+    def __init__(self, max_epochs, pct_start=0.25, div_factor=25.0, final_div_factor=1e4):
+        self.max_epochs = max_epochs
+        self.pct_start = pct_start
+        self.div_factor = div_factor
+        self.final_div_factor = final_div_factor
+
+    def on_train_begin(self, net, **kwargs):
+        for group in net.optimizer_.param_groups:
+            # the peak is the rate the optimiser was built with (kept across partial_fit)
+            group.setdefault("one_cycle_peak", group["lr"])
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        self.epoch_ = len(net.history) - 1  # the net has opened this epoch's row
+        self.n_batches_ = max(1, math.ceil(len(dataset_train) / net.batch_size))
+        self.batch_ = 0
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        # OneCycleLR's step k of total: the peak at step pct_start * total - 1, the end
+        # at total - 1 (past it, the end value)
+        total = self.max_epochs * self.n_batches_
+        k = min(self.epoch_ * self.n_batches_ + self.batch_, total - 1)
+        self.batch_ += 1
+        peak_step = self.pct_start * total - 1
+        rising = k <= peak_step and peak_step > 0
+        if rising:
+            frac = k / peak_step
+        else:
+            frac = (k - max(peak_step, 0.0)) / max(total - 1 - max(peak_step, 0.0), 1.0)
+        for group in net.optimizer_.param_groups:
+            peak = group["one_cycle_peak"]
+            low = peak / self.div_factor
+            if rising:
+                group["lr"] = _cos_between(low, peak, frac)
+                beta1 = _cos_between(0.95, 0.85, frac)
+            else:
+                group["lr"] = _cos_between(peak, low / self.final_div_factor, frac)
+                beta1 = _cos_between(0.85, 0.95, frac)
+            if "betas" in group:
+                group["betas"] = (beta1, group["betas"][1])
 
 
 class StopTraining(KeyboardInterrupt):

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import skorch
 import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification
@@ -190,6 +191,37 @@ def test_lr_schedules_follow_their_formula(data):
     assert cos.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
     const = DNNClassifier(lr_schedule=None, **kw).fit(X, y)
     assert const.net_.optimizer_.param_groups[0]["lr"] == 0.1
+
+
+def test_one_cycle_is_torch_one_cycle_lr(data):
+    # the same rates and Adam beta1 as torch's OneCycleLR (pct_start=0.25), batch by batch
+    X, y = data
+    lrs, betas = [], []
+
+    class Spy(skorch.callbacks.Callback):
+        def on_batch_begin(self, net, training=False, **kwargs):
+            if training:
+                lrs.append(net.optimizer_.param_groups[0]["lr"])
+                betas.append(net.optimizer_.param_groups[0]["betas"][0])
+
+    class Spied(DNNClassifier):
+        def _callbacks(self, has_valid):  # after the schedule, so it sees the rate used
+            return [*super()._callbacks(has_valid), ("spy", Spy())]
+
+    kw = dict(hidden_layers=(8,), max_epochs=4, lr=0.1, batch_size=50, random_state=0)
+    Spied(lr_schedule="one_cycle", validation_fraction=None, **kw).fit(X, y)
+    steps = 4 * int(np.ceil(len(X) / 50))
+    opt = torch.optim.Adam(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+    ref = torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=steps, pct_start=0.25)
+    want_lr, want_beta = [], []
+    for _ in range(steps):
+        want_lr.append(opt.param_groups[0]["lr"])
+        want_beta.append(opt.param_groups[0]["betas"][0])
+        opt.step()
+        ref.step()
+    np.testing.assert_allclose(lrs, want_lr, rtol=1e-6)
+    np.testing.assert_allclose(betas, want_beta, rtol=1e-6)
+    assert max(lrs) == pytest.approx(0.1) and lrs[-1] < 1e-4
 
 
 @pytest.mark.parametrize(

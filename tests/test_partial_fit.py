@@ -197,17 +197,29 @@ def test_fit_starts_over_and_partial_fit_continues_a_fit(tracks):
     assert int(fitted.net_.optimizer_.state_dict()["state"][0]["step"]) == steps + 16
 
 
-def test_warnings_on_a_tiny_first_chunk_and_past_the_cosine_schedule(tracks):
+@pytest.mark.parametrize("schedule", ["cosine", "one_cycle"])
+def test_warnings_on_a_tiny_first_chunk_and_past_a_finite_schedule(tracks, schedule):
     train, _ = tracks
     X, y = train[COLUMNS], train["label"]
     with pytest.warns(UserWarning, match="first partial_fit chunk has 50 rows"):
         DNNClassifier(**FAST).partial_fit(X[:50], y[:50], classes=CLASSES)
-    est = DNNClassifier(**{**FAST, "lr_schedule": "cosine", "max_epochs": 2})
+    est = DNNClassifier(**{**FAST, "lr_schedule": schedule, "max_epochs": 2})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est.partial_fit(X[:1000], y[:1000], classes=CLASSES).partial_fit(X[:1000], y[:1000])
-    with pytest.warns(UserWarning, match="past the cosine schedule's max_epochs=2"):
+    with pytest.warns(UserWarning, match=f"past the {schedule} schedule's max_epochs=2"):
         est.partial_fit(X[:1000], y[:1000])
+
+
+def test_partial_fit_calls_continue_the_one_cycle(tracks):
+    # two calls of one epoch each: the rates of one fit of two epochs
+    train, _ = tracks
+    X, y = train[COLUMNS][:1000], train["label"][:1000]
+    kw = {**FAST, "lr_schedule": "one_cycle", "max_epochs": 2, "validation_fraction": None}
+    whole = DNNClassifier(**kw).fit(X, y)
+    calls = DNNClassifier(**kw).partial_fit(X, y, classes=CLASSES).partial_fit(X, y)
+    np.testing.assert_allclose(calls.history_[:, "lr"], whole.history_[:, "lr"], rtol=1e-9)
+    assert whole.history_[-1, "lr"] < whole.lr / 1e5
 
 
 # -- every neural estimator ---------------------------------------------------
