@@ -133,6 +133,16 @@ class WeightedNeuralNet(NeuralNet):
             x = x["X"]
         return super().infer(x, **fit_params)
 
+    def _set_training(self, training=True):
+        # skorch sets the mode before every batch; Module.train's attribute writes
+        # cost about 3% of a small network's step, so only a change is written
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and any(
+                m.training != training for m in module.modules()
+            ):
+                module.train(training)
+
     def weighted_mean(self, loss, X):
         """Weighted mean over rows of a per-row (or per-row-and-output) loss."""
         if loss.ndim > 1:
