@@ -28,6 +28,7 @@ the machine or its load:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import tempfile
@@ -43,6 +44,7 @@ from benchmarks._missing import fse
 from benchmarks._runner import markdown_table, rows_per_second, write_report
 from skhep_ml import DNNClassifier, FSEAttentionClassifier
 from skhep_ml.datasets import make_pid_tracks
+from skhep_ml.nn import fse as fse_nn
 
 TASK = "fse_speed"
 EPOCHS = 2
@@ -92,7 +94,9 @@ def against_reference(n, repeats, threads):
     # our network on the reference's own batches (same rows, raw values): the same
     # work as the reference, so its ratio is what the arithmetic alone allows
     own_batches = [torch.as_tensor(X_te[rows]) for rows, _ in batches]
-    times = {"fit": [], "ref fit": [], "predict": [], "ref predict": [], "forward": []}
+    times = {
+        k: [] for k in ("fit", "ref fit", "predict", "ref predict", "forward", "torch dropout")
+    }
     ref = None
     for r in range(repeats):
         torch.manual_seed(r)
@@ -100,6 +104,11 @@ def against_reference(n, repeats, threads):
         t0 = time.perf_counter()
         est.fit(X_tr, y_tr)
         times["fit"].append(time.perf_counter() - t0)
+        with _torch_dropout():  # the ablation: does the dropout bank still pay?
+            plain = fse(r, False, batch_size=BATCH, max_epochs=EPOCHS, validation_fraction=None)
+            t0 = time.perf_counter()
+            plain.fit(X_tr, y_tr)
+            times["torch dropout"].append(time.perf_counter() - t0)
         ref = alice.AliceAttentionReference(X_te.shape[1], len(classes))
         t0 = time.perf_counter()
         alice.train_grouped(ref, groups, epochs=EPOCHS, batch_size=BATCH, lr=est.lr, seed=r)
@@ -118,6 +127,27 @@ def against_reference(n, repeats, threads):
         _forward_batches(ours.net_.module_, own_batches)
         times["forward"].append(time.perf_counter() - t0)
     return ours, ref, groups, batches, X_te, times
+
+
+class _TorchDropout:
+    """torch's dropout in the DropoutBank's place."""
+
+    def __init__(self, p, *args, **kwargs):
+        self.p = p
+
+    def __call__(self, x):
+        return F.dropout(x, self.p, training=True)
+
+
+@contextlib.contextmanager
+def _torch_dropout():
+    """FSE networks built inside use torch's dropout instead of the DropoutBank."""
+    saved = fse_nn.DropoutBank
+    fse_nn.DropoutBank = _TorchDropout
+    try:
+        yield
+    finally:
+        fse_nn.DropoutBank = saved
 
 
 def _forward_batches(module, batches):
@@ -499,6 +529,11 @@ def run(args):
                     "ref predict",
                 ),
                 (
+                    "training, dropout bank: our fit vs our fit with torch's dropout",
+                    "fit",
+                    "torch dropout",
+                ),
+                (
                     "inference, same work: our network's forward vs the reference's, "
                     f"both on the reference's pre-grouped batches of {REF_BATCH}",
                     "forward",
@@ -541,6 +576,7 @@ def run(args):
     fit_r = _ratio_stats(times["fit"], times["ref fit"])
     pred_r = _ratio_stats(times["predict"], times["ref predict"])
     same_r = _ratio_stats(times["forward"], times["ref predict"])
+    bank_r = _ratio_stats(times["fit"], times["torch dropout"])
     # the encoder layers run the same kernel on the same tokens in both: with all the
     # rest of our inference free, the ratio could reach at most 1 / (their share)
     ref_encoder = encoder_share["inference, reference"]
@@ -559,6 +595,9 @@ def run(args):
             f"rest of our inference free, the ratio could reach at most "
             f"{1 / ref_encoder:.2f}x, so 1.5x needs fewer encoder operations "
             "(a smaller model) or a faster kernel, not less overhead",
+            f"- dropout bank: torch's dropout in its place makes our fit {bank_r['median']:.2f}x "
+            f"as slow ({bank_r['min']:.2f} to {bank_r['max']:.2f}): "
+            + ("it still pays, kept" if bank_r["min"] > 1.05 else "it no longer clearly pays"),
             f"- time to within 0.1 pt of the final accuracy, fastest FSE setting as accurate as "
             f"the pid settings / XGBoost: "
             f"{fse_tta:.1f}x (target at most 5, goal 3)",
@@ -573,7 +612,12 @@ def run(args):
     records = {
         "times": times,
         "bridge_times": bridge_times,
-        "ratios": {"training": fit_r, "inference": pred_r, "inference, same work": same_r},
+        "ratios": {
+            "training": fit_r,
+            "inference": pred_r,
+            "inference, same work": same_r,
+            "dropout bank": bank_r,
+        },
         "encoder share": encoder_share,
         "onnx": onnx,
         "time_to_accuracy": tta.to_dict(orient="records"),
