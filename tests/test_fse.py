@@ -256,6 +256,33 @@ def test_by_pattern_forward_is_the_masked_forward_with_its_gradients():
         torch.testing.assert_close(net(x), grads[1][0], atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_token_tables_are_the_embedding_mlp(dtype):
+    # the piecewise-linear tables give the tokens of the MLP relu(E[j] + v w) @ W.T + b,
+    # and its gradients, for values beyond every breakpoint and for units with w = 0
+    torch.manual_seed(0)
+    net = FSEAttentionNet(6, 2).to(dtype)
+    with torch.no_grad():
+        net.value_weight[:7] = 0.0  # constant units: on (E > 0) or off for every value
+    cols = torch.tensor([0, 2, 5])
+    v = torch.cat([torch.randn(500, 3), 1e3 * torch.randn(20, 3)]).to(dtype)
+    params = [net.feature_embedding, net.value_weight, net.embed_out.weight, net.embed_out.bias]
+
+    def mlp(v):
+        h = torch.addcmul(net.feature_embedding[cols], v.unsqueeze(-1), net.value_weight)
+        return net.embed_out(torch.relu(h))
+
+    out = []
+    for tokens in (mlp, lambda v: net._tokens(v, cols, net.token_tables())):
+        t = tokens(v)
+        out.append((t, torch.autograd.grad(t.square().sum(), params)))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert out[1][0].dtype == dtype
+    torch.testing.assert_close(out[1][0], out[0][0], **tol)
+    for g_tables, g_mlp in zip(out[1][1], out[0][1], strict=True):
+        torch.testing.assert_close(g_tables, g_mlp, **tol)
+
+
 def test_batches_by_pattern():
     from skorch.dataset import Dataset
 
