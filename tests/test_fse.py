@@ -1,6 +1,7 @@
 """FSEAttentionClassifier: missing values as absent tokens, thresholds, attention weights."""
 
 import itertools
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -281,6 +282,25 @@ def test_token_tables_are_the_embedding_mlp(dtype):
     torch.testing.assert_close(out[1][0], out[0][0], **tol)
     for g_tables, g_mlp in zip(out[1][1], out[0][1], strict=True):
         torch.testing.assert_close(g_tables, g_mlp, **tol)
+
+
+def test_inference_tables_follow_the_weights():
+    # the tables are kept between calls, and rebuilt when an update changes the weights
+    torch.manual_seed(0)
+    net = FSEAttentionNet(5, 3, mean=np.zeros(5), std=np.ones(5)).eval()
+    x = torch.as_tensor(np.vstack([_all_patterns(5), _data(300, 5)[0]]))
+    opt = torch.optim.Adam(net.parameters(), lr=0.1, fused=True)  # no version bumps
+    for _ in range(2):
+        with torch.inference_mode():
+            first, again = net(x), net(x)
+            masked = net._head(net._pooled(x))
+        torch.testing.assert_close(again, first, rtol=0, atol=0)
+        torch.testing.assert_close(first, masked, atol=1e-5, rtol=1e-5)
+        net.train()
+        net(x).square().sum().backward()
+        opt.step()
+        net.eval()
+    assert "_table_cache" not in pickle.loads(pickle.dumps(net)).__dict__
 
 
 def test_batches_by_pattern():

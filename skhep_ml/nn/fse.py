@@ -14,9 +14,9 @@ mask: about 20% fewer tokens on typical PID data and none of the masking
 work; in inference, a pattern runs through torch's fused encoder-layer
 kernel. The result is the masked computation's (a missing token never
 reaches a present one); the ONNX export traces the masked graph, which takes
-any pattern in one batch. On that split path a token's embedding MLP is read
-from piecewise-linear tables (:meth:`FSEAttentionNet.token_tables`): the same
-function and gradients, a lookup instead of a 128 x 32 product per token.
+any pattern in one batch. In inference, that split path reads a token's
+embedding MLP from piecewise-linear tables (:meth:`FSEAttentionNet.token_tables`):
+the same function, a lookup instead of a 128 x 32 product per token.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ class FSEAttentionNet(nn.Module):
     3. token of feature ``j`` with value ``v``:
        ``Linear(ReLU(E[j] + v * w), d_model)``, which is exactly the seed's MLP
        over ``[one-hot(j) ‖ v]`` (n_features + 1 -> ``embed_hidden`` -> d_model)
-       without building the one-hot (per pattern, read from
+       without building the one-hot (in inference, per pattern, read from
        :meth:`token_tables`);
     4. ``n_layers`` encoder layers where a token attends to the present
        tokens (and to itself, so that no attention row is empty);
@@ -335,9 +335,11 @@ class FSEAttentionNet(nn.Module):
         embed_hidden] and the offsets and slopes of the ``embed_hidden + 1``
         segments, flattened to [n_features * (embed_hidden + 1), d_model]
         (segment ``s`` of feature ``j`` in row ``j * (embed_hidden + 1) + s``).
-        Summed in float64 from the weights, differentiable: a token then costs
+        Summed in float64 from the weights, differentiable. A token then costs
         a lookup and a multiply-add instead of the ``embed_hidden x d_model``
-        product (about a tenth of a training step).
+        product: inference reads them (built once per set of weights, about
+        4 ms); training keeps the MLP, which costs about what rebuilding the
+        tables at every step would.
         """
         E, w = self.feature_embedding.double(), self.value_weight.double()
         W, b = self.embed_out.weight.double(), self.embed_out.bias.double()
@@ -360,8 +362,29 @@ class FSEAttentionNet(nn.Module):
         dtype = self.feature_embedding.dtype
         return breakpoints.to(dtype), (offsets + b).to(dtype), slopes.to(dtype)
 
-    def _tokens(self, v, cols, tables):
+    def _inference_tables(self):
+        """:meth:`token_tables` of the current weights, kept until they change."""
+        # compared by value: fused optimisers update in place without bumping
+        # the tensors' version counters (6.6k numbers, microseconds)
+        params = (self.feature_embedding, self.value_weight, *self.embed_out.parameters())
+        cached = self.__dict__.get("_table_cache")
+        if cached is None or not all(
+            a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
+            for a, b in zip(cached[0], params, strict=True)
+        ):
+            with torch.no_grad():
+                key = tuple(p.detach().clone() for p in params)
+                cached = self.__dict__["_table_cache"] = (key, self.token_tables())
+        return cached[1]
+
+    def __getstate__(self):
+        return {k: v for k, v in super().__getstate__().items() if k != "_table_cache"}
+
+    def _tokens(self, v, cols, tables=None):
         """Token states [B, T, d] of standardised values ``v`` [B, T] of features ``cols``."""
+        if tables is None:  # training: the MLP
+            h = torch.addcmul(self.feature_embedding[cols], v.unsqueeze(-1), self.value_weight)
+            return self.embed_out(F.relu(h, inplace=True))
         breakpoints, offsets, slopes = tables
         segment = torch.searchsorted(breakpoints[cols], v.T.contiguous()).T
         row = segment + cols * (breakpoints.shape[1] + 1)
@@ -369,8 +392,7 @@ class FSEAttentionNet(nn.Module):
 
     def _pooled_one_pattern(self, x, cols, tables=None):
         """Pooled vectors [B, d] of rows whose present features are ``cols``: no mask."""
-        v = self.scale(x)[:, cols]
-        h = self._tokens(v, cols, self.token_tables() if tables is None else tables)
+        h = self._tokens(self.scale(x)[:, cols], cols, tables)
         for layer in self.layers:
             h = layer(h)
         return (torch.softmax(self.pool(h), dim=1) * h).sum(dim=1)
@@ -381,7 +403,7 @@ class FSEAttentionNet(nn.Module):
         patterns, inverse, counts = missingness_patterns(present)
         # training: one forward per pattern; inference: cache-sized groups
         step = len(x) if torch.is_grad_enabled() else self.group_rows
-        tables = self.token_tables()
+        tables = None if torch.is_grad_enabled() else self._inference_tables()
         if len(patterns) == 1 and x.shape[0] <= step:
             cols = torch.nonzero(patterns[0])[:, 0]
             return self._pooled_one_pattern(x, cols, tables) if len(cols) else self._pooled(x)
