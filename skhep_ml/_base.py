@@ -226,12 +226,16 @@ def _check_finite_output(outputs, X, offset=0):
 
 
 def softmax64(logits):
-    """Row-wise softmax in float64 of a float array [n, k].
+    """Row-wise softmax in float64 of a float array [n, k] (a column-major view).
 
-    torch's kernel: numpy's (and scipy's) row reductions over a handful of
-    columns cost more than the network's forward pass (benchmarks/fse_speed.py).
+    Computed on a [k, n] copy: a reduction over a handful of columns
+    vectorises poorly in torch's, numpy's and scipy's row-wise kernels alike,
+    while across the rows it is k elementwise operations (40k x 5: 1.1 ms,
+    against 2.6 ms for ``torch.softmax``; benchmarks/fse_speed.py).
     """
-    return torch.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float64)), dim=1).numpy()
+    t = torch.from_numpy(np.ascontiguousarray(np.asarray(logits).T, dtype=np.float64))
+    e = (t - t.amax(0)).exp_()
+    return e.div_(e.sum(0)).T.numpy()
 
 
 def sigmoid_normalised64(logits, clip):
