@@ -312,8 +312,7 @@ class FSEAttentionNet(nn.Module):
         """Token states [B, T, d] and presence mask [B, T] of raw input ``x``."""
         present = ~torch.isnan(x)
         v = torch.where(present, self.scale(x), torch.zeros_like(x))
-        h = torch.addcmul(self.feature_embedding, v.unsqueeze(-1), self.value_weight)
-        h = self.embed_out(F.relu(h, inplace=True))
+        h = self._tokens(v, slice(None))
         attn_mask = (present.unsqueeze(1) | self._eye).unsqueeze(1)  # [B, 1, T, T]
         for layer in self.layers:
             h = layer(h, attn_mask)
@@ -381,8 +380,9 @@ class FSEAttentionNet(nn.Module):
         return {k: v for k, v in super().__getstate__().items() if k != "_table_cache"}
 
     def _tokens(self, v, cols, tables=None):
-        """Token states [B, T, d] of standardised values ``v`` [B, T] of features ``cols``."""
-        if tables is None:  # training: the MLP
+        """Token states [B, T, d] of standardised values ``v`` [B, T] of features ``cols``
+        (indices, or ``slice(None)`` for all with the MLP)."""
+        if tables is None:  # the MLP (training, the masked path, the export)
             h = torch.addcmul(self.feature_embedding[cols], v.unsqueeze(-1), self.value_weight)
             return self.embed_out(F.relu(h, inplace=True))
         breakpoints, offsets, slopes = tables
