@@ -226,16 +226,20 @@ def _check_finite_output(outputs, X, offset=0):
 
 
 def softmax64(logits):
-    """Row-wise softmax in float64 of a float array [n, k] (a column-major view).
+    """Row-wise softmax in float64 of a float array [n, k], as a new C-ordered array.
 
     Computed on a [k, n] copy: a reduction over a handful of columns
     vectorises poorly in torch's, numpy's and scipy's row-wise kernels alike,
     while across the rows it is k elementwise operations (40k x 5: 1.1 ms,
-    against 2.6 ms for ``torch.softmax``; benchmarks/fse_speed.py).
+    against 2.6 ms for ``torch.softmax``; benchmarks/fse_speed.py). The
+    division writes the rows back in place of a separate transposing copy.
     """
-    t = torch.from_numpy(np.ascontiguousarray(np.asarray(logits).T, dtype=np.float64))
+    logits = np.asarray(logits)
+    t = torch.from_numpy(np.ascontiguousarray(logits.T, dtype=np.float64))
     e = (t - t.amax(0)).exp_()
-    return e.div_(e.sum(0)).T.numpy()
+    out = np.empty(logits.shape, dtype=np.float64)  # owned: predictions return it uncopied
+    torch.div(e, e.sum(0), out=torch.from_numpy(out).T)
+    return out
 
 
 def sigmoid_normalised64(logits, clip):
@@ -264,11 +268,37 @@ def _gathered(pieces, n):
     for sl, result in pieces:
         single = not isinstance(result, tuple)
         result = (result,) if single else result
+        if out is None and sl.start == 0 and sl.stop >= n and all(_owned(r) for r in result):
+            # one piece, arrays of their own (not views of an input): no copy
+            return result[0] if single else result
         if out is None:
             out = tuple(np.empty((n, *r.shape[1:]), dtype=r.dtype) for r in result)
         for o, r in zip(out, result):
             o[sl] = r
     return out[0] if single else out
+
+
+def _owned(a):
+    """Whether ``a`` is a C-contiguous ndarray that owns its memory."""
+    return isinstance(a, np.ndarray) and a.flags.owndata and a.flags.c_contiguous
+
+
+@contextlib.contextmanager
+def _evaluating(module):
+    """``module`` in eval mode for the block; each submodule's mode restored after.
+
+    Only the modules in training mode are switched, one attribute each: a
+    prediction on a module already in eval mode costs nothing here
+    (``Module.train`` walks and sets every submodule, twice per call).
+    """
+    switched = [m for m in module.modules() if m.training]
+    for m in switched:
+        m.training = False
+    try:
+        yield module
+    finally:
+        for m in switched:
+            m.training = True
 
 
 class BaseNeuralEstimator(BaseEstimator):
@@ -644,15 +674,10 @@ class BaseNeuralEstimator(BaseEstimator):
             out = out if len(out) > 1 else out[0]
             return out if finish is None else finish(out)
 
-        was_training = root.training
-        root.eval()
-        try:
-            with torch.inference_mode():
-                n = len(X["X"]) if isinstance(X, dict) else len(X)
-                pieces = ((sl, chunk(sl)) for sl in _row_slices(n, self._predict_chunk))
-                return _gathered(pieces, n)
-        finally:
-            root.train(was_training)
+        with _evaluating(root), torch.inference_mode():
+            n = len(X["X"]) if isinstance(X, dict) else len(X)
+            pieces = ((sl, chunk(sl)) for sl in _row_slices(n, self._predict_chunk))
+            return _gathered(pieces, n)
 
     def _in_blocks(self, X, part):
         """``part(X[rows])`` for blocks of rows of a validated array, gathered.
@@ -1091,11 +1116,8 @@ class DomainAdaptiveClassifier(BaseNeuralClassifier):
         check_layer_widths(self.domain_hidden, "domain_hidden")
         kind = "features" if self.domain_adaptation == "dann" else "conditional"
         model = AdversarialModel(classifier, None, kind, self._probabilities)
-        was_training = classifier.training
-        classifier.eval()
-        with torch.no_grad():  # the adversary's input width, from two rows
+        with _evaluating(classifier), torch.no_grad():  # the adversary's input width
             width = model.adversary_input(torch.as_tensor(X[:2]))[1].shape[1]
-        classifier.train(was_training)
         model.adversary = self._domain_classifier(width)
         return model
 

@@ -401,6 +401,7 @@ def test_probabilities_are_finished_in_float64_as_scipy_computes_them():
     logits[0] = [200.0, -200.0, 0.0, 88.0]  # exp overflows float32 without the max shift
     p = softmax64(logits)
     assert p.dtype == np.float64
+    assert p.flags.c_contiguous and p.flags.owndata  # returned by predict_proba as is
     np.testing.assert_allclose(p, softmax(logits.astype(np.float64), axis=1), rtol=1e-13, atol=0)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-15)
 
@@ -411,3 +412,33 @@ def test_probabilities_are_finished_in_float64_as_scipy_computes_them():
     np.testing.assert_allclose(q, expected, rtol=1e-13, atol=0)
     one = sigmoid_normalised64(logits[:, :1], 1e-12)
     np.testing.assert_allclose(one, np.hstack([1 - c[:, :1], c[:, :1]]), rtol=1e-13, atol=1e-300)
+
+
+def test_gathered_pieces_copy_only_what_they_do_not_own():
+    from skhep_ml._base import _gathered
+
+    owned = np.arange(6.0).reshape(3, 2).copy()
+    assert _gathered(iter([(slice(0, 3), owned)]), 3) is owned  # one piece of its own
+    view = owned[:, :1]  # a view (of an input, say) is copied, never handed out
+    out = _gathered(iter([(slice(0, 3), view)]), 3)
+    assert not np.shares_memory(out, owned) and out.flags.c_contiguous
+    pieces = [(slice(0, 2), owned[:2].copy()), (slice(2, 3), owned[2:].copy())]
+    np.testing.assert_array_equal(_gathered(iter(pieces), 3), owned)
+    a, b = _gathered(iter([(slice(0, 3), (owned, view))]), 3)  # a tuple: copied if any is a view
+    assert not np.shares_memory(a, owned)
+    np.testing.assert_array_equal(b, view)
+
+
+def test_evaluating_restores_each_submodule_mode():
+    import torch
+
+    from skhep_ml._base import _evaluating
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5), torch.nn.Linear(2, 1))
+    net[1].eval()  # mixed modes (a frozen part, say) survive a prediction
+    with _evaluating(net) as m:
+        assert not any(sub.training for sub in m.modules())
+    assert [sub.training for sub in net.modules()] == [True, True, False, True]
+    with pytest.raises(RuntimeError), _evaluating(net):
+        raise RuntimeError
+    assert [sub.training for sub in net.modules()] == [True, True, False, True]
