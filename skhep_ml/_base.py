@@ -597,6 +597,9 @@ class BaseNeuralEstimator(BaseEstimator):
                 net = self._new_net(self._build_module(X, y), has_valid, train_split, device)
                 # assigned once trained: a fit that fails leaves no fitted-looking net
                 self.net_ = net.fit(X_train, y_train, **epochs)
+        # left in eval mode, the fitted network's predictions switch no modes
+        # (skorch sets the mode at every step of a later fit)
+        self.net_.module_.eval()
         self.history_ = self.net_.history
         self.n_epochs_ = len(self.history_)
         self.best_epoch_ = self._best_epoch()

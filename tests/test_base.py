@@ -442,3 +442,14 @@ def test_evaluating_restores_each_submodule_mode():
     with pytest.raises(RuntimeError), _evaluating(net):
         raise RuntimeError
     assert [sub.training for sub in net.modules()] == [True, True, False, True]
+
+
+def test_fitted_network_is_left_in_eval_mode_and_trains_again(data):
+    X, y = data
+    est = DNNClassifier(**FAST).fit(X, y)
+    assert not any(m.training for m in est.net_.module_.modules())  # predictions switch nothing
+    seen = []
+    hook = est.net_.module_.register_forward_pre_hook(lambda m, args: seen.append(m.training))
+    est.partial_fit(X, y)  # skorch sets the training mode at every step
+    hook.remove()
+    assert True in seen and not est.net_.module_.training
