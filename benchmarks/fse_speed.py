@@ -732,9 +732,8 @@ def run(args):
                     "The same calls in two states of the process. In this run, after the FSE "
                     "fits, glibc's heap has grown and the plain loop's whole-array forward "
                     "reuses warm memory; in a fresh process its large temporaries are new pages "
-                    "(page faults), and predict_proba's chunks of "
-                    f"{DNNClassifier._predict_chunk} rows are the faster. Alone in a fresh "
-                    "process, bridge_overhead measures the second state.",
+                    "(page faults), and predict_proba's chunks of rows are the faster. "
+                    "Alone in a fresh process, bridge_overhead measures the second state.",
                     markdown_table(bridge),
                 ],
             ),
